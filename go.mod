@@ -5,6 +5,7 @@ go 1.26
 require (
 	github.com/crossplane/crossplane-runtime/v2 v2.4.0
 	github.com/crossplane/crossplane/apis/v2 v2.4.0
+	github.com/google/go-cmp v0.7.0
 	github.com/google/go-containerregistry v0.21.9
 	k8s.io/api v0.35.3
 	k8s.io/apiextensions-apiserver v0.35.3
