@@ -1,0 +1,103 @@
+# The local stack, packages and live e2e tests (issue 4). Included by the
+# Makefile, which exports TOOLS_BIN, TOOLS_CACHE and PATH.
+#
+#   make xpkg          runtime images (linux/amd64, linux/arm64) and xpkgs
+#   make run           the whole stack in the foreground until Ctrl-C
+#   make cluster-up    the stack in the background; kubeconfig in _output/kubeconfig
+#   make cluster-down  stop it (by PID) and remove its state
+#   make e2e           live tests against the stack (started and stopped if not up)
+
+XPKG_VERSION   ?= $(shell cat VERSION 2>/dev/null || echo v0.0.0-dev)
+XPKG_DIR       := $(OUTPUT)/xpkg
+XPKG_WORK      := $(OUTPUT)/xpkg-work
+XPKG_ARCHES    := amd64 arm64
+HOST_ARCH      := $(shell $(GO) env GOARCH)
+FUNCTION_PKG   := function-performer
+CONFIG_PKG     := configuration-performer
+# The function binary the stack runs as a process (the package's runtime
+# image holds the same binary; kwok only pretends to run the image).
+FUNCTION_BIN   := $(XPKG_WORK)/$(FUNCTION_PKG)/linux-$(HOST_ARCH)/function
+FORWARD_BIN    := $(OUTPUT)/bin/hourglass-forward
+IMGBUILD_BIN   := $(OUTPUT)/bin/hourglass-imgbuild
+API_PORT       ?= 36443
+E2E_FLAGS      ?=
+
+# Tools the stack needs, each built once into TOOLS_CACHE.
+CLUSTER_TOOLS := etcd kubernetes kwok registry crossplane-cli crossplane-core
+
+# Sources that make the packages; a change rebuilds them.
+GO_SOURCES     = $(shell find apis functions internal -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+FUNCTION_META  = $(wildcard package/function/crossplane.yaml package/function/input/*.yaml)
+CONFIG_META    = $(wildcard crossplane.yaml package/xrd/*.yaml compositions/*.yaml)
+
+.PHONY: cluster-tools xpkg run cluster-up cluster-down cluster-status e2e
+
+cluster-tools: $(addprefix tool-,$(CLUSTER_TOOLS)) $(FORWARD_BIN) $(IMGBUILD_BIN) ## Build the tools the local stack needs (cached).
+
+$(FORWARD_BIN): cluster/forward/main.go
+	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cluster/forward
+
+$(IMGBUILD_BIN): cluster/imgbuild/main.go go.mod go.sum
+	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cluster/imgbuild
+
+# ---- packages -----------------------------------------------------------------
+
+xpkg: $(addprefix $(XPKG_DIR)/$(FUNCTION_PKG)-,$(addsuffix .xpkg,$(XPKG_ARCHES))) $(XPKG_DIR)/$(CONFIG_PKG).xpkg ## Build the Function (amd64, arm64) and Configuration xpkgs.
+
+# A static function binary per platform.
+$(XPKG_WORK)/$(FUNCTION_PKG)/linux-%/function: $(GO_SOURCES)
+	@mkdir -p $(@D)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$* $(GO) build -trimpath -ldflags "-s -w" -o $@ ./functions/performer
+
+# Its runtime image: empty base, one layer, non-root, port 9443.
+$(XPKG_WORK)/$(FUNCTION_PKG)/linux-%/image.tar: $(XPKG_WORK)/$(FUNCTION_PKG)/linux-%/function $(IMGBUILD_BIN)
+	$(IMGBUILD_BIN) -binary $< -arch $* -port 9443 \
+	  -tag xpkg.upbound.io/hourglass-xp/$(FUNCTION_PKG):$(XPKG_VERSION)-$* -o $@
+
+# The Function package with that image embedded. xpkg build walks the whole
+# package root, so it gets a staging directory with only the package files.
+$(XPKG_DIR)/$(FUNCTION_PKG)-%.xpkg: $(XPKG_WORK)/$(FUNCTION_PKG)/linux-%/image.tar $(FUNCTION_META) | tool-crossplane-cli
+	@test -f package/function/crossplane.yaml || { echo "missing package/function/crossplane.yaml"; exit 1; }
+	rm -rf $(XPKG_WORK)/$(FUNCTION_PKG)/root-$* && mkdir -p $(XPKG_WORK)/$(FUNCTION_PKG)/root-$* $(@D)
+	cp package/function/crossplane.yaml $(wildcard package/function/input/*.yaml) $(XPKG_WORK)/$(FUNCTION_PKG)/root-$*/
+	XDG_CACHE_HOME=$(CROSSPLANE_CACHE) crossplane xpkg build --package-root=$(XPKG_WORK)/$(FUNCTION_PKG)/root-$* \
+	  --embed-runtime-image-tarball=$< -o $@
+
+$(XPKG_DIR)/$(CONFIG_PKG).xpkg: $(CONFIG_META) | tool-crossplane-cli
+	@ls package/xrd/*.yaml compositions/*.yaml >/dev/null || { echo "missing the XRD or the Composition"; exit 1; }
+	rm -rf $(XPKG_WORK)/$(CONFIG_PKG) && mkdir -p $(XPKG_WORK)/$(CONFIG_PKG) $(@D)
+	cp crossplane.yaml package/xrd/*.yaml compositions/*.yaml $(XPKG_WORK)/$(CONFIG_PKG)/
+	XDG_CACHE_HOME=$(CROSSPLANE_CACHE) crossplane xpkg build --package-root=$(XPKG_WORK)/$(CONFIG_PKG) -o $@
+
+# ---- the stack -------------------------------------------------------------------
+
+# Core's own CRDs ship in the module the core binary is built from.
+CROSSPLANE_CRDS = $(shell cd cluster/tools/crossplane-core && GOFLAGS=-mod=mod $(GO) list -m -f '{{.Dir}}' github.com/crossplane/crossplane/v2)/cluster/crds
+
+STACK = env OUTPUT=$(OUTPUT) TOOLS_BIN=$(TOOLS_BIN) FORWARD_BIN=$(FORWARD_BIN) FUNCTION_BIN=$(FUNCTION_BIN) \
+	XPKG_DIR=$(XPKG_DIR) PKG_VERSION=$(XPKG_VERSION) API_PORT=$(API_PORT) \
+	XDG_CACHE_HOME=$(CROSSPLANE_CACHE) bash cluster/stack.sh
+
+STACK_DEPS = cluster-tools xpkg $(FUNCTION_BIN)
+
+run: $(STACK_DEPS) ## Start the local stack, apply the examples, wait for Ctrl-C, tear down.
+	@$(STACK) CROSSPLANE_CRDS=$(CROSSPLANE_CRDS) run
+
+cluster-up: $(STACK_DEPS) ## Start the local stack in the background (kubeconfig: _output/kubeconfig).
+	@$(STACK) CROSSPLANE_CRDS=$(CROSSPLANE_CRDS) APPLY_EXAMPLES=$${APPLY_EXAMPLES:-1} up
+
+cluster-down: ## Stop every process of the local stack and remove its state.
+	@$(STACK) down
+
+cluster-status: ## Say whether the local stack is up.
+	@$(STACK) status
+
+# The live tests. They start the stack when it is not up, and then stop it.
+e2e: $(STACK_DEPS) ## Run the live e2e tests against the local stack.
+	@started=; \
+	if ! $(STACK) status >/dev/null 2>&1; then \
+	  $(STACK) CROSSPLANE_CRDS=$(CROSSPLANE_CRDS) APPLY_EXAMPLES=0 up; started=1; \
+	fi; \
+	rc=0; KUBECONFIG=$(OUTPUT)/kubeconfig REPO_ROOT=$(ROOT) $(GO) test -tags e2e -count=1 -timeout 30m -v ./test/e2e/... $(E2E_FLAGS) || rc=$$?; \
+	if [[ -n "$$started" ]]; then $(STACK) down; fi; \
+	exit $$rc

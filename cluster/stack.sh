@@ -1,0 +1,335 @@
+#!/usr/bin/env bash
+# The local stack: a real control plane (etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler) with kwok's fake nodes, Crossplane
+# core, an OCI registry, and the composition function, all inside a private
+# network + mount + PID namespace. Crossplane installs the packages from the
+# registry through its package manager. A forwarder on a host loopback port
+# lets kubectl and `crossplane resource trace` reach the API server from a
+# normal shell; nothing outside the namespace ever dials a pod IP or ClusterIP.
+#
+#   stack.sh run    start, print performers and a trace, wait for Ctrl-C, stop
+#   stack.sh up     start in the background; kubeconfig in $KUBECONFIG_OUT
+#   stack.sh down   stop every process it started (by PID) and remove state
+#   stack.sh status say whether the stack is up
+#
+# Inputs (the Makefile passes them): TOOLS_BIN, FORWARD_BIN, FUNCTION_BIN (a
+# static function binary for this machine), XPKG_DIR (the .xpkg files),
+# CROSSPLANE_CRDS (core's CRDs), PKG_VERSION, API_PORT, APPLY_EXAMPLES.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+: "${OUTPUT:=$root/_output}"
+: "${TOOLS_BIN:=$OUTPUT/bin}"
+: "${FORWARD_BIN:=$OUTPUT/bin/hourglass-forward}"
+: "${XPKG_DIR:=$OUTPUT/xpkg}"
+: "${PKG_VERSION:=v0.1.0}"
+: "${API_PORT:=36443}"
+: "${APPLY_EXAMPLES:=1}"
+: "${STACK_TIMEOUT:=600}"
+: "${FUNCTION_NAME:=hourglass-xp-function-performer}"
+: "${PKG_PREFIX:=xpkg.upbound.io/hourglass-xp}"
+state="${STATE_DIR:-$OUTPUT/cluster}"
+kubeconfig_out="${KUBECONFIG_OUT:-$OUTPUT/kubeconfig}"
+export PATH="$TOOLS_BIN:$PATH"
+# The Crossplane CLI writes caches under XDG_CACHE_HOME.
+export XDG_CACHE_HOME="${XDG_CACHE_HOME:-$OUTPUT/cache}"
+
+t0=$(date +%s.%N)
+last=$t0 current=""
+# phase NAME: close the current phase (printing how long it took and the time
+# since the start) and open the next one.
+phase() {
+  local now; now=$(date +%s.%N)
+  if [[ -n "$current" ]]; then
+    awk -v n="$now" -v s="$t0" -v l="$last" -v m="$current" 'BEGIN { printf "[%6.1fs] done in %5.1fs: %s\n", n - s, n - l, m }'
+  fi
+  echo "==> $*"
+  current="$*" last=$now
+}
+die() { echo "stack: $*" >&2; exit 1; }
+
+# until_ok SECONDS DESCRIPTION CMD...: retry CMD every half second.
+until_ok() {
+  local deadline=$(( $(date +%s) + $1 )) what="$2"; shift 2
+  until "$@" >/dev/null 2>&1; do
+    (( $(date +%s) < deadline )) || { echo "stack: timed out waiting for $what" >&2; "$@" >&2 || true; return 1; }
+    sleep 0.5
+  done
+}
+
+alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# ---- outside the namespace ---------------------------------------------------
+
+cmd_up() {
+  if alive "$state/stack.pid"; then die "already up (pid $(cat "$state/stack.pid")); run 'make cluster-down' first"; fi
+  rm -rf "$state" && mkdir -p "$state/logs"
+  for b in kwokctl kwok etcd kube-apiserver kube-controller-manager kube-scheduler kubectl registry crane crossplane crossplane-core; do
+    [[ -x "$TOOLS_BIN/$b" ]] || die "missing tool $TOOLS_BIN/$b (run 'make tools')"
+  done
+  [[ -x "$FORWARD_BIN" ]] || die "missing $FORWARD_BIN"
+  [[ -x "${FUNCTION_BIN:-}" ]] || die "missing function binary FUNCTION_BIN=${FUNCTION_BIN:-}"
+  [[ -d "${CROSSPLANE_CRDS:-}" ]] || die "missing Crossplane CRDs dir CROSSPLANE_CRDS=${CROSSPLANE_CRDS:-}"
+  ls "$XPKG_DIR"/*.xpkg >/dev/null 2>&1 || die "no packages in $XPKG_DIR (run 'make xpkg')"
+
+  # setsid: Ctrl-C in the terminal reaches this script, which stops the stack
+  # in order, rather than every process at once. --kill-child: if unshare
+  # dies, the namespace's first process (and with it every process in the
+  # PID namespace) dies too.
+  setsid unshare --net --mount --pid --fork --mount-proc --kill-child=SIGTERM \
+    env STACK_T0="$t0" bash "$here/stack.sh" inner >"$state/logs/stack.log" 2>&1 </dev/null &
+  echo $! >"$state/stack.pid"
+
+  # Host side of the API server forwarder: loopback port -> Unix socket.
+  setsid "$FORWARD_BIN" -listen "tcp:127.0.0.1:$API_PORT" -to "unix:$state/apiserver.sock" \
+    >"$state/logs/forward-host.log" 2>&1 </dev/null &
+  echo $! >"$state/forward.pid"
+
+  local shown=0 deadline=$(( $(date +%s) + STACK_TIMEOUT ))
+  while [[ ! -f "$state/ready" ]]; do
+    # Relay the inner log as it grows, so phases show up live.
+    local n; n=$(wc -l <"$state/logs/stack.log")
+    if (( n > shown )); then sed -n "$((shown + 1)),${n}p" "$state/logs/stack.log"; shown=$n; fi
+    if ! alive "$state/stack.pid" || [[ -f "$state/failed" ]]; then
+      sed -n "$((shown + 1)),\$p" "$state/logs/stack.log"
+      echo "stack: failed to start; logs in $state/logs" >&2
+      cmd_down >/dev/null 2>&1 || true
+      return 1
+    fi
+    if (( $(date +%s) > deadline )); then
+      echo "stack: not ready after ${STACK_TIMEOUT}s; logs in $state/logs" >&2
+      cmd_down >/dev/null 2>&1 || true
+      return 1
+    fi
+    sleep 0.3
+  done
+  sed -n "$((shown + 1)),\$p" "$state/logs/stack.log"
+  sed "s#server: https://127.0.0.1:[0-9]*#server: https://127.0.0.1:$API_PORT#" "$state/kubeconfig.inner" >"$kubeconfig_out"
+  cp "$kubeconfig_out" "$state/kubeconfig"
+  KUBECONFIG="$kubeconfig_out" until_ok 30 "the API server through the forwarder" kubectl get --raw=/readyz
+  phase "stack up: KUBECONFIG=$kubeconfig_out"
+}
+
+cmd_down() {
+  local pids=()
+  for f in forward stack; do
+    if alive "$state/$f.pid"; then pids+=("$(cat "$state/$f.pid")"); kill -TERM "$(cat "$state/$f.pid")" 2>/dev/null || true; fi
+  done
+  # The namespace's processes die with its first process; wait for them all.
+  local deadline=$(( $(date +%s) + 30 ))
+  for p in ${pids[@]+"${pids[@]}"}; do
+    while kill -0 "$p" 2>/dev/null; do
+      if (( $(date +%s) > deadline )); then kill -KILL "$p" 2>/dev/null || true; fi
+      sleep 0.2
+    done
+  done
+  rm -rf "$state" "$kubeconfig_out"
+  echo "stack: down"
+}
+
+cmd_status() {
+  if alive "$state/stack.pid" && [[ -f "$state/ready" ]]; then echo "up: KUBECONFIG=$kubeconfig_out"; else echo "down"; return 1; fi
+}
+
+cmd_run() {
+  trap 'echo; echo "stack: stopping"; cmd_down; exit 0' INT TERM
+  cmd_up || exit 1
+  export KUBECONFIG="$kubeconfig_out"
+  echo
+  echo "\$ kubectl get performers -A"
+  kubectl get performers -A -o wide || true
+  local claim
+  claim=$(kubectl get performers -A -o jsonpath='{range .items[0]}{.metadata.namespace}/{.metadata.name}{end}' 2>/dev/null || true)
+  if [[ -n "$claim" ]]; then
+    echo
+    echo "\$ crossplane resource trace -n ${claim%/*} performer ${claim#*/}"
+    crossplane resource trace -n "${claim%/*}" performer "${claim#*/}" || true
+  fi
+  cat <<EOF
+
+The stack is up. From another shell:
+  export KUBECONFIG=$kubeconfig_out
+  kubectl get performers -A
+Logs: $state/logs. Press Ctrl-C to stop everything.
+EOF
+  sleep infinity &
+  wait $!
+}
+
+# ---- inside the namespace ------------------------------------------------------
+
+cmd_inner() {
+  t0="${STACK_T0:-$t0}" last="${STACK_T0:-$t0}"
+  # PID 1 ignores signals it does not handle: handle them, and exit, which
+  # makes the kernel kill every other process of the namespace.
+  trap 'exit 0' TERM INT
+  trap '[[ -f "$state/ready" ]] || touch "$state/failed"' EXIT
+  phase "namespace: private network, mount and PID namespace (pid $$)"
+
+  # Loopback only; the pod CIDR on lo so fake pods' IPs are local; a default
+  # route via lo because kube-apiserver needs one, and it keeps every stray
+  # packet inside.
+  ip link set lo up
+  ip addr add 10.77.0.0/16 dev lo
+  ip route add default dev lo
+  # The function's Service name resolves to the function process on loopback.
+  printf '127.0.0.1 localhost\n::1 localhost\n127.0.0.1 %s.crossplane-system %s.crossplane-system.svc %s.crossplane-system.svc.cluster.local\n' \
+    "$FUNCTION_NAME" "$FUNCTION_NAME" "$FUNCTION_NAME" >"$state/hosts"
+  mount --bind "$state/hosts" /etc/hosts
+
+  local kc="$state/kubeconfig.inner"
+  export KUBECONFIG="$kc"
+
+  phase "registry: starting on localhost:5000"
+  registry -port 5000 >"$state/logs/registry.log" 2>&1 &
+  echo $! >"$state/registry.pid"
+
+  phase "control plane: kwokctl create cluster"
+  cat >"$state/kwokctl.yaml" <<EOF
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+options:
+  runtime: binary
+  kubeVersion: v1.34.4
+  etcdVersion: 3.6.8
+  bindAddress: 127.0.0.1
+  kubeApiserverPort: 6443
+  kubeApiserverBinary: $TOOLS_BIN/kube-apiserver
+  kubeControllerManagerBinary: $TOOLS_BIN/kube-controller-manager
+  kubeSchedulerBinary: $TOOLS_BIN/kube-scheduler
+  kubectlBinary: $TOOLS_BIN/kubectl
+  etcdBinary: $TOOLS_BIN/etcd
+  etcdctlBinary: $TOOLS_BIN/etcdctl
+  kwokControllerBinary: $TOOLS_BIN/kwok
+  disableQPSLimits: true
+---
+$(cat "$here/kwok/stages.yaml")
+EOF
+  KWOK_WORKDIR="$state/kwok" kwokctl create cluster --name hourglass --config "$state/kwokctl.yaml" \
+    --kubeconfig "$kc" --wait 2m
+  until_ok 60 "the API server" kubectl get --raw=/readyz
+
+  # The host-side forwarder connects here.
+  "$FORWARD_BIN" -listen "unix:$state/apiserver.sock" -to tcp:127.0.0.1:6443 >"$state/logs/forward-inner.log" 2>&1 &
+
+  phase "nodes: fake CPU, GPU and TEE nodes; RuntimeClasses"
+  kubectl apply -f "$here/kwok/nodes.yaml" -f "$here/kwok/runtimeclasses.yaml" >/dev/null
+  until_ok 60 "nodes Ready" kubectl wait --for=condition=Ready nodes --all --timeout=1s
+
+  phase "crossplane: core init"
+  kubectl create namespace crossplane-system >/dev/null
+  kubectl -n crossplane-system create serviceaccount crossplane >/dev/null
+  mkdir -p "$state/core/xpkg" "$state/core/xfn" "$state/core/tls"
+  local -a core_env=(CRDS_PATH="$CROSSPLANE_CRDS" POD_NAMESPACE=crossplane-system POD_SERVICE_ACCOUNT=crossplane
+    TLS_CA_SECRET_NAME=crossplane-root-ca TLS_CLIENT_SECRET_NAME=crossplane-tls-client)
+  # The first init races its own CRDs' establishment; it is idempotent.
+  local i
+  for i in 1 2 3 4 5; do
+    if env "${core_env[@]}" crossplane-core core init --enable-webhooks=false --activation='*' >>"$state/logs/core-init.log" 2>&1; then break; fi
+    (( i < 5 )) || die "crossplane core init failed; see $state/logs/core-init.log"
+    kubectl wait --for=condition=Established crd --all --timeout=30s >/dev/null 2>&1 || true
+  done
+  local k
+  for k in ca.crt tls.crt tls.key; do
+    kubectl -n crossplane-system get secret crossplane-tls-client -o "jsonpath={.data.${k//./\\.}}" | base64 -d >"$state/core/tls/$k"
+  done
+
+  phase "crossplane: core start"
+  env "${core_env[@]}" TLS_CLIENT_CERTS_DIR="$state/core/tls" XPKG_CACHE_DIR="$state/core/xpkg" \
+    XFN_CACHE_DIR="$state/core/xfn" METRICS_PORT=8180 HEALTH_PROBE_PORT=8181 WEBHOOK_PORT=9444 \
+    crossplane-core core start --enable-webhooks=false --package-runtime=Deployment \
+    >"$state/logs/core.log" 2>&1 &
+  echo $! >"$state/core.pid"
+
+  phase "registry: pushing packages"
+  until_ok 30 "the registry" crane catalog localhost:5000
+  push_packages
+
+  phase "packages: installing the Configuration (Crossplane resolves the Function)"
+  kubectl apply -f - >/dev/null <<EOF
+apiVersion: pkg.crossplane.io/v1beta1
+kind: ImageConfig
+metadata:
+  name: hourglass-xp-local-registry
+spec:
+  matchImages:
+  - type: Prefix
+    prefix: $PKG_PREFIX
+  rewriteImage:
+    prefix: localhost:5000/hourglass-xp
+---
+apiVersion: pkg.crossplane.io/v1
+kind: Configuration
+metadata:
+  name: hourglass-xp-configuration-performer
+spec:
+  package: $PKG_PREFIX/configuration-performer:$PKG_VERSION
+EOF
+  until_ok 180 "Function $FUNCTION_NAME installed" kubectl wait --for=condition=Installed "function.pkg.crossplane.io/$FUNCTION_NAME" --timeout=1s
+  phase "function: waiting for its TLS secret"
+  until_ok 120 "secret $FUNCTION_NAME-tls-server" kubectl -n crossplane-system get secret "$FUNCTION_NAME-tls-server" -o jsonpath='{.data.tls\.crt}'
+  mkdir -p "$state/function/tls"
+  for k in ca.crt tls.crt tls.key; do
+    kubectl -n crossplane-system get secret "$FUNCTION_NAME-tls-server" -o "jsonpath={.data.${k//./\\.}}" | base64 -d >"$state/function/tls/$k"
+  done
+  phase "function: starting $FUNCTION_BIN on 127.0.0.1:9443"
+  TLS_SERVER_CERTS_DIR="$state/function/tls" "$FUNCTION_BIN" --address=127.0.0.1:9443 ${FUNCTION_ARGS:-} \
+    >"$state/logs/function.log" 2>&1 &
+  echo $! >"$state/function.pid"
+  until_ok 120 "Function $FUNCTION_NAME healthy" kubectl wait --for=condition=Healthy "function.pkg.crossplane.io/$FUNCTION_NAME" --timeout=1s
+  until_ok 180 "Configuration healthy" kubectl wait --for=condition=Healthy configuration.pkg.crossplane.io/hourglass-xp-configuration-performer --timeout=1s
+  until_ok 120 "XRD established" kubectl wait --for=condition=Established xrd --all --timeout=1s
+  until_ok 60 "the performers API" kubectl get performers -A
+
+  if [[ "$APPLY_EXAMPLES" == 1 ]] && ls "$root"/examples/*.yaml >/dev/null 2>&1; then
+    phase "examples: applying examples/*.yaml"
+    local f
+    for f in "$root"/examples/*.yaml; do
+      # Examples name their namespaces; create them so the claims apply.
+      yq -r 'select(.metadata.namespace != null) | .metadata.namespace' "$f" | sort -u | while read -r ns; do
+        kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+      done
+      kubectl apply -f "$f" >/dev/null
+    done
+    phase "examples: waiting for claims to be Ready"
+    kubectl wait --for=condition=Ready performers --all -A --timeout=180s >/dev/null || \
+      echo "stack: not every example is Ready yet (see kubectl get performers -A)"
+  fi
+
+  phase "ready"
+  touch "$state/ready"
+  sleep infinity &
+  wait $!
+}
+
+# push_packages pushes every .xpkg under XPKG_DIR to the local registry.
+# NAME-ARCH.xpkg files of one package become a multi-platform index NAME:TAG.
+push_packages() {
+  local f base name arch
+  declare -A archs=()
+  for f in "$XPKG_DIR"/*.xpkg; do
+    base=$(basename "$f" .xpkg)
+    if [[ "$base" =~ ^(.*)-(amd64|arm64)$ ]]; then
+      name=${BASH_REMATCH[1]} arch=${BASH_REMATCH[2]}
+      crane push "$f" "localhost:5000/hourglass-xp/$name:$PKG_VERSION-$arch" >/dev/null
+      archs[$name]+=" -m localhost:5000/hourglass-xp/$name:$PKG_VERSION-$arch"
+    else
+      crane push "$f" "localhost:5000/hourglass-xp/$base:$PKG_VERSION" >/dev/null
+    fi
+  done
+  for name in "${!archs[@]}"; do
+    # shellcheck disable=SC2086
+    crane index append ${archs[$name]} -t "localhost:5000/hourglass-xp/$name:$PKG_VERSION" >/dev/null
+  done
+  crane catalog localhost:5000 | sed 's/^/  /'
+}
+
+case "${1:-}" in
+  run) cmd_run ;;
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  inner) cmd_inner ;;
+  *) echo "usage: $0 run|up|down|status" >&2; exit 2 ;;
+esac
