@@ -1,0 +1,76 @@
+# crossplane-hourglass — every entry point a developer or CI needs.
+# Pinned tools are built from the Go module proxy by cluster/tools/build.sh into
+# $(TOOLS_CACHE) (outside the clone, so fresh clones on one machine share them)
+# and linked into $(TOOLS_BIN).
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT        := $(abspath .)
+OUTPUT      := $(ROOT)/_output
+TOOLS_BIN   := $(OUTPUT)/bin
+TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/crossplane-hourglass/tools
+export TOOLS_BIN TOOLS_CACHE
+export PATH := $(TOOLS_BIN):$(PATH)
+# The CLI writes its caches under XDG_CACHE_HOME; keep them in _output.
+CROSSPLANE_CACHE := $(OUTPUT)/cache
+
+GO ?= go
+
+# Parts of the project add to these lists in their own .mk files.
+GENERATE_TARGETS :=
+TEST_TARGETS     :=
+
+-include functions/*.mk cluster/*.mk
+
+.PHONY: help
+help: ## Show the targets.
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+# ---- tools ---------------------------------------------------------------
+
+TOOL_NAMES := $(notdir $(patsubst %/go.mod,%,$(wildcard cluster/tools/*/go.mod)))
+.PHONY: tools $(addprefix tool-,$(TOOL_NAMES))
+tools: $(addprefix tool-,$(TOOL_NAMES)) ## Build every pinned tool (cached).
+$(addprefix tool-,$(TOOL_NAMES)): tool-%:
+	@bash cluster/tools/build.sh $*
+
+
+# ---- generate and verify ------------------------------------------------------
+
+XRD := package/xrd/xperformers.hourglass.eigenlayer.io.yaml
+
+.PHONY: generate generate-apis verify
+generate: generate-apis $(GENERATE_TARGETS) ## Regenerate every generated file from its source.
+
+generate-apis: tool-controller-gen
+	controller-gen object paths=./apis/...
+	@rm -rf $(OUTPUT)/gen/crds
+	controller-gen crd paths=./apis/... output:crd:dir=$(OUTPUT)/gen/crds
+	$(GO) run ./cmd/xrdgen -crd $(OUTPUT)/gen/crds/hourglass.eigenlayer.io_xperformers.yaml -out $(XRD)
+
+verify: generate ## Fail when generated files differ from the committed ones.
+	@if [[ -n "$$(git status --porcelain --untracked-files=all -- apis package functions examples compositions internal cmd go.mod go.sum)" ]]; then \
+	  echo "verify: generated files differ from the committed ones; run 'make generate' and commit:" >&2; \
+	  git status --porcelain --untracked-files=all -- apis package functions examples compositions internal cmd go.mod go.sum >&2; \
+	  git --no-pager diff --stat >&2; exit 1; fi
+	@echo "verify: generated files are up to date"
+
+# ---- lint and test ------------------------------------------------------------
+
+.PHONY: lint test test-unit test-examples
+lint: ## go vet and gofmt.
+	$(GO) vet ./...
+	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [[ -n "$$out" ]]; then echo "gofmt needed:" >&2; echo "$$out" >&2; exit 1; fi
+
+test-unit: ## Go unit and schema tests (no tools needed).
+	$(GO) test -count=1 ./...
+
+test-examples: tool-crossplane-cli ## Validate every example with the real crossplane CLI.
+	HOURGLASS_REQUIRE_TOOLS=1 $(GO) test -count=1 ./examples/
+
+# The one command that runs every test; .ci/run calls exactly this.
+test: verify lint test-unit test-examples $(TEST_TARGETS) ## Run every test.
+	@echo "test: all passed"
+
