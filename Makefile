@@ -22,7 +22,7 @@ GO ?= go
 GENERATE_TARGETS :=
 TEST_TARGETS     :=
 
--include functions/*.mk cluster/*.mk
+-include functions/*.mk package/*/*.mk cluster/*.mk
 
 .PHONY: help
 help: ## Show the targets.
