@@ -61,13 +61,16 @@ $(XPKG_DIR)/$(FUNCTION_PKG)-%.xpkg: $(XPKG_WORK)/$(FUNCTION_PKG)/linux-%/image.t
 	rm -rf $(XPKG_WORK)/$(FUNCTION_PKG)/root-$* && mkdir -p $(XPKG_WORK)/$(FUNCTION_PKG)/root-$* $(@D)
 	cp package/function/crossplane.yaml $(wildcard package/function/input/*.yaml) $(XPKG_WORK)/$(FUNCTION_PKG)/root-$*/
 	XDG_CACHE_HOME=$(CROSSPLANE_CACHE) crossplane xpkg build --package-root=$(XPKG_WORK)/$(FUNCTION_PKG)/root-$* \
-	  --embed-runtime-image-tarball=$< -o $@
+	  --examples-root=$(XPKG_WORK)/$(FUNCTION_PKG)/root-$*/no-examples --embed-runtime-image-tarball=$< -o $@
 
-$(XPKG_DIR)/$(CONFIG_PKG).xpkg: $(CONFIG_META) | tool-crossplane-cli
+# The valid examples (not examples/invalid/) travel in the package as its examples.
+$(XPKG_DIR)/$(CONFIG_PKG).xpkg: $(CONFIG_META) $(wildcard examples/*.yaml) | tool-crossplane-cli
 	@ls package/xrd/*.yaml compositions/*.yaml >/dev/null || { echo "missing the XRD or the Composition"; exit 1; }
-	rm -rf $(XPKG_WORK)/$(CONFIG_PKG) && mkdir -p $(XPKG_WORK)/$(CONFIG_PKG) $(@D)
-	cp crossplane.yaml package/xrd/*.yaml compositions/*.yaml $(XPKG_WORK)/$(CONFIG_PKG)/
-	XDG_CACHE_HOME=$(CROSSPLANE_CACHE) crossplane xpkg build --package-root=$(XPKG_WORK)/$(CONFIG_PKG) -o $@
+	rm -rf $(XPKG_WORK)/$(CONFIG_PKG) && mkdir -p $(XPKG_WORK)/$(CONFIG_PKG)/root $(XPKG_WORK)/$(CONFIG_PKG)/examples $(@D)
+	cp crossplane.yaml package/xrd/*.yaml compositions/*.yaml $(XPKG_WORK)/$(CONFIG_PKG)/root/
+	cp $(wildcard examples/*.yaml) $(XPKG_WORK)/$(CONFIG_PKG)/examples/
+	XDG_CACHE_HOME=$(CROSSPLANE_CACHE) crossplane xpkg build --package-root=$(XPKG_WORK)/$(CONFIG_PKG)/root \
+	  --examples-root=$(XPKG_WORK)/$(CONFIG_PKG)/examples -o $@
 
 # ---- the stack -------------------------------------------------------------------
 
