@@ -1,0 +1,66 @@
+package main
+
+import (
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/crossplane/function-sdk-go/resource"
+
+	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
+)
+
+// Desired is one composed resource the function wants.
+type Desired struct {
+	Object runtime.Object
+	Ready  bool
+}
+
+// Result is everything one call decides: pure data, written into the
+// response by RunFunction.
+type Result struct {
+	Resources  map[resource.Name]Desired
+	Status     v1alpha1.PerformerStatus
+	Conditions []Condition
+	Plan       *Plan
+}
+
+// Compose maps a performer, the platform and what is observed to desired
+// resources and status. It reads no clock but now and calls nothing, so the
+// same inputs give the same result.
+func Compose(p *Performer, pl *Platform, o *Observed, now time.Time) (*Result, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	hw, err := Hardware(p.Spec.HardwareRequirements, pl)
+	if err != nil {
+		return nil, err
+	}
+	s, err := Schedule(&p.Spec, hw)
+	if err != nil {
+		return nil, err
+	}
+	desired, err := NewRevision(p, s, pl)
+	if err != nil {
+		return nil, err
+	}
+	plan := PlanRevisions(p, desired, o, now,
+		time.Duration(drainSeconds(p, pl))*time.Second, time.Duration(progressDeadline(p, pl))*time.Second)
+	hardware := p.Spec.HardwareRequirements != nil &&
+		(p.Spec.HardwareRequirements.GPUCount > 0 || p.Spec.HardwareRequirements.TEERequired)
+	st, conds := StatusOf(p, plan, o, hardware, now)
+
+	r := &Result{Resources: make(map[resource.Name]Desired, len(plan.Revisions)+2), Status: st, Conditions: conds, Plan: plan}
+	for _, rev := range plan.Revisions {
+		// Only the serving revision gates readiness: a draining or failed
+		// one must not make a serving performer look unready.
+		ready := rev != plan.Serving || DeploymentReady(o.Deployments[rev.ID])
+		r.Resources[ResourceDeployment(rev.ID)] = Desired{Object: rev.Deployment, Ready: ready}
+	}
+	r.Resources[ResourceService] = Desired{Object: Service(p, plan.Serving), Ready: ServiceReady(o.Service)}
+	if NetworkPolicyEnabled(p, pl) {
+		// A NetworkPolicy has no status: it works once it exists.
+		r.Resources[ResourceNetworkPolicy] = Desired{Object: NetworkPolicy(p, pl, plan.Revisions), Ready: true}
+	}
+	return r, nil
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/function-sdk-go/logging"
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/crossplane/function-sdk-go/request"
+	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/resource/composed"
+	"github.com/crossplane/function-sdk-go/response"
+
+	"github.com/hourglass-xp/crossplane-hourglass/functions/performer/input/v1beta1"
+)
+
+const (
+	errGetInput       = "cannot get the function input"
+	errPlatform       = "invalid function input"
+	errObservedXR     = "cannot get the observed composite resource"
+	errObservedComp   = "cannot get the observed composed resources"
+	errDesiredXR      = "cannot get the desired composite resource"
+	errDesiredComp    = "cannot get the desired composed resources"
+	errCompose        = "cannot compose the performer"
+	errSetDesiredXR   = "cannot set the desired composite resource"
+	errSetDesiredComp = "cannot set the desired composed resources"
+	errToUnstructured = "cannot convert a composed resource"
+)
+
+// Function composes Performers.
+type Function struct {
+	fnv1.UnimplementedFunctionRunnerServiceServer
+
+	log logging.Logger
+	// now is the clock; tests fix it.
+	now func() time.Time
+}
+
+// RunFunction reads the request, composes, and writes the response. Any
+// problem is a Fatal result naming its cause, never a Go error: Crossplane
+// shows results to the user, errors only in its own logs.
+func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
+	rsp := response.To(req, response.DefaultTTL)
+	p, pl, o, err := f.read(req)
+	if err != nil {
+		response.Fatal(rsp, err)
+		return rsp, nil
+	}
+	log := f.log.WithValues("claim-namespace", p.Namespace, "claim-name", p.Name)
+	res, err := Compose(p, pl, o, f.now())
+	if err != nil {
+		log.Info("Cannot compose performer", "error", err)
+		response.Fatal(rsp, errors.Wrap(err, errCompose))
+		return rsp, nil
+	}
+	if err := write(req, rsp, res); err != nil {
+		response.Fatal(rsp, err)
+		return rsp, nil
+	}
+	log.Debug("Composed performer", "phase", res.Status.Phase, "serving", res.Plan.Serving.ID, "upgrading", res.Plan.Target != nil)
+	return rsp, nil
+}
+
+// read gathers the performer, the platform and the observed resources.
+func (f *Function) read(req *fnv1.RunFunctionRequest) (*Performer, *Platform, *Observed, error) {
+	in := &v1beta1.Input{}
+	if err := request.GetInput(req, in); err != nil {
+		return nil, nil, nil, errors.Wrap(err, errGetInput)
+	}
+	pl, err := NewPlatform(in)
+	if err != nil {
+		return nil, nil, nil, errors.Wrap(err, errPlatform)
+	}
+	oxr, err := request.GetObservedCompositeResource(req)
+	if err != nil {
+		return nil, nil, nil, errors.Wrap(err, errObservedXR)
+	}
+	p, err := FromComposite(oxr.Resource)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ocs, err := request.GetObservedComposedResources(req)
+	if err != nil {
+		return nil, nil, nil, errors.Wrap(err, errObservedComp)
+	}
+	o, err := ObservedFrom(ocs)
+	return p, pl, o, err
+}
+
+// write puts the result into the response, beside what earlier pipeline
+// steps desired.
+func write(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, res *Result) error {
+	dxr, err := request.GetDesiredCompositeResource(req)
+	if err != nil {
+		return errors.Wrap(err, errDesiredXR)
+	}
+	st, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&res.Status)
+	if err != nil {
+		return errors.Wrap(err, errSetDesiredXR)
+	}
+	for k, v := range st {
+		if err := dxr.Resource.SetValue("status."+k, v); err != nil {
+			return errors.Wrap(err, errSetDesiredXR)
+		}
+	}
+	if err := response.SetDesiredCompositeResource(rsp, dxr); err != nil {
+		return errors.Wrap(err, errSetDesiredXR)
+	}
+
+	dcds, err := request.GetDesiredComposedResources(req)
+	if err != nil {
+		return errors.Wrap(err, errDesiredComp)
+	}
+	for name, d := range res.Resources {
+		u, err := toUnstructured(d.Object)
+		if err != nil {
+			return err
+		}
+		ready := resource.ReadyFalse
+		if d.Ready {
+			ready = resource.ReadyTrue
+		}
+		dcds[name] = &resource.DesiredComposed{Resource: &composed.Unstructured{Unstructured: *u}, Ready: ready}
+	}
+	if err := response.SetDesiredComposedResources(rsp, dcds); err != nil {
+		return errors.Wrap(err, errSetDesiredComp)
+	}
+
+	for _, c := range res.Conditions {
+		set := response.ConditionFalse
+		if c.Status {
+			set = response.ConditionTrue
+		}
+		co := set(rsp, c.Type, c.Reason)
+		if c.Message != "" {
+			co = co.WithMessage(c.Message)
+		}
+		co.TargetCompositeAndClaim()
+	}
+	if res.Plan.Requeue > 0 {
+		rsp.Meta.Ttl = durationpb.New(res.Plan.Requeue)
+	}
+	return nil
+}
+
+// toUnstructured converts a typed object, dropping what the API server
+// owns (status, creationTimestamp) so the desired state holds only intent.
+func toUnstructured(o runtime.Object) (*unstructured.Unstructured, error) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+	if err != nil {
+		return nil, errors.Wrap(err, errToUnstructured)
+	}
+	delete(m, "status")
+	dropNullTimestamps(m)
+	return &unstructured.Unstructured{Object: m}, nil
+}
+
+// dropNullTimestamps removes metadata.creationTimestamp: null, which typed
+// ObjectMeta always marshals, at every level (pod templates have one too).
+func dropNullTimestamps(m map[string]any) {
+	for k, v := range m {
+		switch t := v.(type) {
+		case nil:
+			if k == "creationTimestamp" {
+				delete(m, k)
+			}
+		case map[string]any:
+			dropNullTimestamps(t)
+			// Empty container resources and Deployment strategy carry no
+			// intent; elsewhere an empty map can (a podSelector: {} selects
+			// every pod), so only these two go.
+			if (k == "resources" || k == "strategy") && len(t) == 0 {
+				delete(m, k)
+			}
+		}
+	}
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"sort"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/function-sdk-go/resource"
+
+	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
+)
+
+// Composed resource names in the pipeline (not metadata.name). A
+// Deployment's name carries its revision, so several revisions can exist at
+// once and each is found again on the next call.
+const (
+	ResourceService       = "service"
+	ResourceNetworkPolicy = "networkpolicy"
+	resourceDeploymentPfx = "deployment-"
+
+	errFmtParseObserved = "cannot parse observed composed resource %q"
+)
+
+// ResourceDeployment is the composed resource name of a revision.
+func ResourceDeployment(revision string) resource.Name {
+	return resource.Name(resourceDeploymentPfx + revision)
+}
+
+// Observed is what exists of a performer's composed resources.
+type Observed struct {
+	// Deployments by revision ID.
+	Deployments map[string]*appsv1.Deployment
+	Service     *corev1.Service
+}
+
+// ObservedFrom reads the observed composed resources the function knows.
+func ObservedFrom(ocs map[resource.Name]resource.ObservedComposed) (*Observed, error) {
+	o := &Observed{Deployments: map[string]*appsv1.Deployment{}}
+	for name, oc := range ocs {
+		n := string(name)
+		switch {
+		case n == ResourceService:
+			o.Service = &corev1.Service{}
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(oc.Resource.Object, o.Service); err != nil {
+				return nil, errors.Wrapf(err, errFmtParseObserved, n)
+			}
+		case strings.HasPrefix(n, resourceDeploymentPfx):
+			d := &appsv1.Deployment{}
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(oc.Resource.Object, d); err != nil {
+				return nil, errors.Wrapf(err, errFmtParseObserved, n)
+			}
+			o.Deployments[strings.TrimPrefix(n, resourceDeploymentPfx)] = d
+		}
+	}
+	return o, nil
+}
+
+// ServedRevision is the revision the observed Service selects, if any.
+func (o *Observed) ServedRevision() string {
+	if o.Service == nil {
+		return ""
+	}
+	return o.Service.Spec.Selector[names.LabelRevision]
+}
+
+// RevisionIDs returns the observed revisions, sorted.
+func (o *Observed) RevisionIDs() []string {
+	ids := make([]string, 0, len(o.Deployments))
+	for id := range o.Deployments {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// KeptRevision rebuilds a revision the function no longer derives from the
+// spec (the one serving during an upgrade, or one draining) from its
+// observed Deployment: only the fields the function itself sets are kept,
+// so applying it again changes nothing.
+func KeptRevision(id string, d *appsv1.Deployment, version string) *Revision {
+	kept := &appsv1.Deployment{
+		TypeMeta: d.TypeMeta,
+	}
+	kept.APIVersion, kept.Kind = "apps/v1", "Deployment"
+	kept.Name, kept.Namespace, kept.Labels = d.Name, d.Namespace, d.Labels
+	kept.Spec = appsv1.DeploymentSpec{
+		Replicas:                d.Spec.Replicas,
+		Selector:                d.Spec.Selector,
+		Template:                d.Spec.Template,
+		RevisionHistoryLimit:    d.Spec.RevisionHistoryLimit,
+		ProgressDeadlineSeconds: d.Spec.ProgressDeadlineSeconds,
+	}
+	r := &Revision{ID: id, Deployment: kept, Version: version, GRPCPort: DefaultGRPCPort}
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name != ContainerName {
+			continue
+		}
+		r.Image = c.Image
+		for _, p := range c.Ports {
+			if p.Name == PortName {
+				r.GRPCPort = p.ContainerPort
+			}
+		}
+	}
+	return r
+}
