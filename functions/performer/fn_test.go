@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"sigs.k8s.io/yaml"
+
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+)
+
+// minimalXR is the seed's minimal Performer as Crossplane's XPerformer.
+func minimalXR(t testing.TB) map[string]any {
+	return xrFromClaim(t, map[string]any{
+		"metadata": map[string]any{"name": "minimal-performer", "namespace": "my-avs-project"},
+		"spec": map[string]any{
+			"avsAddress": "0x1234567890abcdef1234567890abcdef12345678",
+			"image":      "myavs/performer:latest",
+		},
+	})
+}
+
+// minimalRevision is the revision of minimalXR's pod template.
+const minimalRevision = "22ed08183f"
+
+// observedDeployment is the Deployment the function composes for xr as the
+// API server would report it, available or not.
+func observedDeployment(t testing.TB, xr map[string]any, ready bool) map[string]any {
+	t.Helper()
+	rsp, err := newTestFunction().RunFunction(context.Background(), newRequest(t, xr, nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range rsp.GetDesired().GetResources() {
+		if !strings.HasPrefix(name, resourceDeploymentPfx) {
+			continue
+		}
+		d := r.GetResource().AsMap()
+		d["metadata"].(map[string]any)["generation"] = float64(1)
+		st := map[string]any{"observedGeneration": float64(1), "replicas": float64(1)}
+		if ready {
+			st["updatedReplicas"] = float64(1)
+			st["availableReplicas"] = float64(1)
+			st["readyReplicas"] = float64(1)
+			st["conditions"] = []any{map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}}
+		}
+		d["status"] = st
+		return d
+	}
+	t.Fatal("no Deployment composed")
+	return nil
+}
+
+// observedService is the Service the function composes for xr as the API
+// server would report it, with a cluster IP when one is given.
+func observedService(t testing.TB, xr map[string]any, clusterIP string) map[string]any {
+	t.Helper()
+	rsp, err := newTestFunction().RunFunction(context.Background(), newRequest(t, xr, nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := rsp.GetDesired().GetResources()[ResourceService].GetResource().AsMap()
+	if clusterIP != "" {
+		s["spec"].(map[string]any)["clusterIP"] = clusterIP
+	}
+	return s
+}
+
+func fromYAMLFile(t testing.TB, path string) *fnv1.RunFunctionResponse {
+	t.Helper()
+	y, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := yaml.YAMLToJSON(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsp := &fnv1.RunFunctionResponse{}
+	if err := protojson.Unmarshal(j, rsp); err != nil {
+		t.Fatal(err)
+	}
+	return rsp
+}
+
+func TestRunFunction(t *testing.T) {
+	type args struct {
+		req *fnv1.RunFunctionRequest
+	}
+	type want struct {
+		rsp *fnv1.RunFunctionResponse
+	}
+	xr := minimalXR(t)
+	noClaim := minimalXR(t)
+	delete(noClaim["spec"].(map[string]any), "claimRef")
+	gpu := minimalXR(t)
+	gpu["spec"].(map[string]any)["hardwareRequirements"] = map[string]any{"gpuType": "nvidia-quantum-9000", "gpuCount": float64(1)}
+
+	cases := map[string]struct {
+		reason string
+		args   args
+		want   want
+	}{
+		"NotAClaim": {
+			reason: "An XPerformer without a claim has no namespace to compose into: Fatal, naming spec.claimRef.",
+			args:   args{req: newRequest(t, noClaim, nil, nil)},
+			want: want{rsp: &fnv1.RunFunctionResponse{
+				Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(60e9)},
+				Results: []*fnv1.Result{{
+					Severity: fnv1.Severity_SEVERITY_FATAL,
+					Message:  "spec.claimRef: Required value: an XPerformer is composed into its claim's namespace: create a Performer claim rather than an XPerformer",
+					Target:   fnv1.Target_TARGET_COMPOSITE.Enum(),
+				}},
+			}},
+		},
+		"UnknownGPUType": {
+			reason: "A gpuType without a profile is Fatal, naming the field and the known types.",
+			args:   args{req: newRequest(t, gpu, nil, nil)},
+			want: want{rsp: &fnv1.RunFunctionResponse{
+				Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(60e9)},
+				Results: []*fnv1.Result{{
+					Severity: fnv1.Severity_SEVERITY_FATAL,
+					Message: `cannot compose the performer: spec.hardwareRequirements.gpuType: Unsupported value: "nvidia-quantum-9000": supported values: ` +
+						`"nvidia-a100", "nvidia-a100-80gb", "nvidia-h100", "nvidia-h100-80gb", "nvidia-h200", "nvidia-l4", "nvidia-tesla-a100", "nvidia-tesla-t4", "nvidia-tesla-v100"`,
+					Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
+				}},
+			}},
+		},
+		"InvalidInput": {
+			reason: "A bad platform input is Fatal, naming the input field.",
+			args: args{req: newRequest(t, xr, nil, map[string]any{
+				"apiVersion": "performer.fn.hourglass.eigenlayer.io/v1beta1", "kind": "Input",
+				"security": map[string]any{"profile": "Lax"},
+			})},
+			want: want{rsp: &fnv1.RunFunctionResponse{
+				Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(60e9)},
+				Results: []*fnv1.Result{{
+					Severity: fnv1.Severity_SEVERITY_FATAL,
+					Message:  `invalid function input: security.profile: Unsupported value: "Lax": supported values: "Restricted", "Unconfined"`,
+					Target:   fnv1.Target_TARGET_COMPOSITE.Enum(),
+				}},
+			}},
+		},
+		"Created": {
+			reason: "A new performer gets its revision's Deployment and the Service, neither ready yet; phase Pending.",
+			args:   args{req: newRequest(t, xr, nil, nil)},
+			want:   want{rsp: fromYAMLFile(t, "testdata/runfunction/minimal-created.yaml")},
+		},
+		"Running": {
+			reason: "Once the Deployment is available and the Service has a cluster IP, both are ready, the performer Running and readyTime set.",
+			args: args{req: newRequest(t, xr, map[string]map[string]any{
+				"deployment-" + minimalRevision: observedDeployment(t, xr, true),
+				ResourceService:                 observedService(t, xr, "10.96.0.17"),
+			}, nil)},
+			want: want{rsp: fromYAMLFile(t, "testdata/runfunction/minimal-running.yaml")},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			rsp, err := newTestFunction().RunFunction(context.Background(), tc.args.req)
+			if err != nil {
+				t.Fatalf("%s\nf.RunFunction(...): unexpected error: %v", tc.reason, err)
+			}
+			if diff := cmp.Diff(tc.want.rsp, rsp, protocmp.Transform()); diff != "" {
+				t.Errorf("%s\nf.RunFunction(...): -want rsp, +got rsp:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+// TestRunFunctionDeterministic checks that the same request gives the same
+// response, byte for byte, so Crossplane writes nothing when nothing changed.
+func TestRunFunctionDeterministic(t *testing.T) {
+	for _, f := range []string{"minimal.yaml", "env.yaml", "gpu.yaml", "tee.yaml", "complex.yaml"} {
+		t.Run(f, func(t *testing.T) {
+			req := newRequest(t, xrFromClaim(t, readClaim(t, f)), nil, nil)
+			var first []byte
+			for i := range 5 {
+				rsp, err := newTestFunction().RunFunction(context.Background(), req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := proto.MarshalOptions{Deterministic: true}.Marshal(rsp)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i == 0 {
+					first = b
+					continue
+				}
+				if diff := cmp.Diff(string(first), string(b)); diff != "" {
+					t.Fatalf("call %d differs from the first: -first, +now:\n%s", i, diff)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,316 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc"
+	"sigs.k8s.io/yaml"
+
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+)
+
+// update rewrites the golden files instead of comparing with them:
+// go test ./functions/performer -run TestRender -update (make generate-function).
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+const (
+	binDir      = "../../_output/bin"
+	xrdFile     = "../../package/xrd/xperformers.hourglass.eigenlayer.io.yaml"
+	composition = "../../compositions/xperformer.yaml"
+	goldenDir   = "testdata/golden"
+	requireEnv  = "HOURGLASS_REQUIRE_TOOLS"
+)
+
+// tool finds a pinned tool that `make tools` builds. Without it the test
+// skips, unless HOURGLASS_REQUIRE_TOOLS is set, as `make test` does, so CI
+// cannot pass by skipping.
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join(binDir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv(requireEnv) != "" {
+			t.Fatalf("%s missing at %s: run `make tools`", name, p)
+		}
+		t.Skipf("%s missing at %s: run `make tools` (or `make test-function`)", name, p)
+	}
+	return p
+}
+
+// serve runs the function in this process on a loopback port, with the
+// tests' fixed clock so rendered output does not depend on when it ran, and
+// returns the Function manifest that points render at it.
+func serve(t *testing.T) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	fnv1.RegisterFunctionRunnerServiceServer(srv, newTestFunction())
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+
+	fn := map[string]any{
+		"apiVersion": "pkg.crossplane.io/v1",
+		"kind":       "Function",
+		"metadata": map[string]any{
+			"name": "hourglass-xp-function-performer",
+			"annotations": map[string]any{
+				"render.crossplane.io/runtime":                    "Development",
+				"render.crossplane.io/runtime-development-target": lis.Addr().String(),
+			},
+		},
+		"spec": map[string]any{"package": "xpkg.upbound.io/hourglass-xp/function-performer:v0.1.0"},
+	}
+	return writeYAML(t, t.TempDir(), "functions.yaml", fn)
+}
+
+func writeYAML(t *testing.T, dir, name string, docs ...any) string {
+	t.Helper()
+	var buf bytes.Buffer
+	for _, d := range docs {
+		b, err := yaml.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf.WriteString("---\n")
+		buf.Write(b)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// render runs `crossplane composition render` with the real render engine
+// (Crossplane core) and returns its output.
+func render(t *testing.T, fns, xr, comp, observed string) []byte {
+	t.Helper()
+	args := []string{"composition", "render", xr, comp, fns,
+		"--crossplane-binary=" + tool(t, "crossplane-core"), "--xrd=" + xrdFile, "--include-full-xr", "--timeout=30s"}
+	if observed != "" {
+		args = append(args, "--observed-resources="+observed)
+	}
+	cmd := exec.Command(tool(t, "crossplane"), args...)
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("crossplane composition render: %v\n%s", err, stderr.String())
+	}
+	return out
+}
+
+// validate runs `crossplane resource validate` offline on rendered output:
+// the XR against the XRD, composed resources against Kubernetes' schemas.
+func validate(t *testing.T, rendered string) {
+	t.Helper()
+	cache := t.TempDir()
+	cmd := exec.Command(tool(t, "crossplane"), "resource", "validate", "--crossplane-image=", "--cache-dir="+cache,
+		"--error-on-missing-schemas", "--skip-success-results", xrdFile, rendered)
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("crossplane resource validate %s: %v\n%s", rendered, err, out)
+	}
+}
+
+// docs splits rendered YAML into objects.
+func docs(t *testing.T, b []byte) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, d := range strings.Split(string(b), "\n---") {
+		m := map[string]any{}
+		if err := yaml.Unmarshal([]byte(d), &m); err != nil {
+			t.Fatal(err)
+		}
+		if len(m) > 0 {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// exampleClaims reads every Performer claim under examples/ (not the
+// invalid ones), keyed by file name and, for files with several, claim name.
+func exampleClaims(t *testing.T) map[string]map[string]any {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(examplesDir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples in %s: %v", examplesDir, err)
+	}
+	out := map[string]map[string]any{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var claims []map[string]any
+		for _, d := range docs(t, b) {
+			if d["kind"] == "Performer" && d["apiVersion"] == "hourglass.eigenlayer.io/v1alpha1" {
+				claims = append(claims, d)
+			}
+		}
+		base := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		for _, c := range claims {
+			key := base
+			if len(claims) > 1 {
+				key += "-" + c["metadata"].(map[string]any)["name"].(string)
+			}
+			out[key] = c
+		}
+	}
+	return out
+}
+
+// observe turns rendered composed resources into what the API server would
+// report once they are up: Deployments available at their generation, the
+// Service with a cluster IP.
+func observe(t *testing.T, rendered []byte) []any {
+	t.Helper()
+	var out []any
+	for _, d := range docs(t, rendered) {
+		switch d["kind"] {
+		case "Deployment":
+			d["metadata"].(map[string]any)["generation"] = 1
+			d["status"] = map[string]any{
+				"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1,
+				"conditions": []any{map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}},
+			}
+		case "Service":
+			d["spec"].(map[string]any)["clusterIP"] = "10.96.0.17"
+		case "NetworkPolicy":
+		default:
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func golden(t *testing.T, name string, got []byte) string {
+	t.Helper()
+	p := filepath.Join(goldenDir, name+".yaml")
+	if *update {
+		if err := os.MkdirAll(goldenDir, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, got, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v: run `make generate-function` to create it", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("crossplane composition render: -%s, +got (regenerate with `make generate-function` if intended):\n%s", p, diff)
+	}
+	return p
+}
+
+// TestRender renders every example claim with the real CLI and render
+// engine, first as created (nothing observed yet) and then as running (its
+// Deployment available, its Service with a cluster IP), and compares with
+// the golden files; every rendered file must also pass
+// `crossplane resource validate`.
+func TestRender(t *testing.T) {
+	fns := serve(t)
+	for name, claim := range exampleClaims(t) {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			xr := writeYAML(t, dir, "xr.yaml", xrFromClaim(t, claim))
+			created := render(t, fns, xr, composition, "")
+			validate(t, golden(t, name+"-created", created))
+
+			observed := writeYAML(t, dir, "observed.yaml", observe(t, created)...)
+			running := render(t, fns, xr, composition, observed)
+			validate(t, golden(t, name+"-running", running))
+		})
+	}
+}
+
+// withInput writes a copy of the Composition whose function input has the
+// given fields.
+func withInput(t *testing.T, dir string, fields map[string]any) string {
+	t.Helper()
+	b, err := os.ReadFile(composition)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := map[string]any{}
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	in := c["spec"].(map[string]any)["pipeline"].([]any)[0].(map[string]any)["input"].(map[string]any)
+	for k, v := range fields {
+		in[k] = v
+	}
+	return writeYAML(t, dir, "composition.yaml", c)
+}
+
+// TestRenderScenarios renders what the examples alone do not show: a
+// NetworkPolicy switched on by the platform, and a blue-green upgrade in
+// its three steps (new revision beside the serving one, traffic switched
+// once it is ready, the old one kept to drain). Render merges the desired
+// XR status into the input XR's, so in the switched output status.target and
+// upgradeStartTime linger from the input; on a cluster Crossplane applies the
+// status server-side and the fields the function stopped writing go away.
+func TestRenderScenarios(t *testing.T) {
+	fns := serve(t)
+
+	t.Run("networkpolicy", func(t *testing.T) {
+		dir := t.TempDir()
+		xr := writeYAML(t, dir, "xr.yaml", xrFromClaim(t, readClaim(t, "minimal.yaml")))
+		comp := withInput(t, dir, map[string]any{"networkPolicy": map[string]any{"enabled": true}})
+		validate(t, golden(t, "minimal-networkpolicy", render(t, fns, xr, comp, "")))
+	})
+
+	t.Run("upgrade", func(t *testing.T) {
+		dir := t.TempDir()
+		claim := readClaim(t, "gpu.yaml")
+		xr := xrFromClaim(t, claim)
+		xrFile := writeYAML(t, dir, "xr.yaml", xr)
+		v1 := render(t, fns, xrFile, composition, "")
+		running := observe(t, v1)
+
+		// The running revision's status, as the XR carries it.
+		var status map[string]any
+		for _, d := range docs(t, render(t, fns, xrFile, composition, writeYAML(t, dir, "v1.yaml", running...))) {
+			if d["kind"] == "XPerformer" {
+				status = d["status"].(map[string]any)
+			}
+		}
+		spec := xr["spec"].(map[string]any)
+		spec["image"], spec["version"] = "myavs/ml-performer:v3.1.0", "v3.1.0"
+		xr["status"] = status
+		xrFile = writeYAML(t, dir, "xr-v2.yaml", xr)
+
+		// Step 2: the new revision is composed; the old one still serves.
+		started := render(t, fns, xrFile, composition, writeYAML(t, dir, "v1.yaml", running...))
+		validate(t, golden(t, "gpu-upgrade-started", started))
+
+		// Step 3: the new revision is ready; traffic switches to it.
+		both := observe(t, started)
+		for _, d := range docs(t, started) {
+			if d["kind"] == "XPerformer" {
+				xr["status"] = d["status"]
+			}
+		}
+		xrFile = writeYAML(t, dir, "xr-v2-started.yaml", xr)
+		validate(t, golden(t, "gpu-upgrade-switched", render(t, fns, xrFile, composition, writeYAML(t, dir, "both.yaml", both...))))
+	})
+}
