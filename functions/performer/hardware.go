@@ -63,7 +63,10 @@ func Hardware(hw *v1alpha1.HardwareRequirements, p *Platform) (*HardwareNeeds, e
 	if err := n.tee(hw, p, path); err != nil {
 		return nil, err
 	}
-	return n, n.custom(hw, p, path)
+	if err := n.custom(hw, p, path); err != nil {
+		return nil, err
+	}
+	return n, nil
 }
 
 func (n *HardwareNeeds) gpu(hw *v1alpha1.HardwareRequirements, p *Platform, path *field.Path) error {
