@@ -60,9 +60,8 @@ verify: generate ## Fail when generated files differ from the committed ones.
 # ---- lint and test ------------------------------------------------------------
 
 .PHONY: lint test test-unit test-examples
-lint: ## go vet and gofmt.
-	$(GO) vet ./...
-	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [[ -n "$$out" ]]; then echo "gofmt needed:" >&2; echo "$$out" >&2; exit 1; fi
+lint: tool-golangci-lint ## golangci-lint (go vet, staticcheck, gofmt, goimports and more; see .golangci.yml).
+	golangci-lint run --timeout 15m ./...
 
 test-unit: ## Go unit and schema tests (no tools needed).
 	$(GO) test -count=1 ./...
