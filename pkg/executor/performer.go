@@ -89,6 +89,12 @@ func (k *KubernetesAVSPerformer) AVSAddress() string {
 	return ""
 }
 
+func (k *KubernetesAVSPerformer) isClosed() bool {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.closed
+}
+
 func (k *KubernetesAVSPerformer) setClaim(p *v1alpha1.Performer) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
