@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,9 +14,12 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -74,7 +79,18 @@ func startEnv(t *testing.T, health map[string]string) *env {
 			t.Fatal(err)
 		}
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	kube, err := client.New(cfg, client.Options{Scheme: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The provider runs as its ServiceAccount with exactly the RBAC of
+	// package/provider/rbac.yaml: every case below also proves those rules
+	// suffice.
+	applyRBAC(t, kube)
+	pcfg := rest.CopyConfig(cfg)
+	pcfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:crossplane-system:provider-hourglass"}
+	mgr, err := ctrl.NewManager(pcfg, ctrl.Options{
 		Scheme: s,
 		Cache:  CacheOptions(DefaultCacheSelector, nil),
 		Client: ClientOptions(),
@@ -106,12 +122,37 @@ func startEnv(t *testing.T, health map[string]string) *env {
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-done })
+	return &env{kube: kube}
+}
 
-	kube, err := client.New(cfg, client.Options{Scheme: s})
+// applyRBAC creates the objects of package/provider/rbac.yaml.
+func applyRBAC(t *testing.T, kube client.Client) {
+	t.Helper()
+	ctx := context.Background()
+	if err := kube.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "crossplane-system"}}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join("..", "..", "package", "provider", "rbac.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{kube: kube}
+	defer func() { _ = f.Close() }()
+	d := yaml.NewYAMLOrJSONDecoder(f, 4096)
+	for {
+		u := &unstructured.Unstructured{}
+		if err := d.Decode(&u.Object); err != nil {
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			t.Fatalf("cannot decode rbac.yaml: %v", err)
+		}
+		if len(u.Object) == 0 {
+			continue
+		}
+		if err := kube.Create(ctx, u); err != nil {
+			t.Fatalf("cannot create %s %s from rbac.yaml: %v", u.GetKind(), u.GetName(), err)
+		}
+	}
 }
 
 // performer creates, in a namespace of its own, a performer's pod with the

@@ -1,0 +1,181 @@
+// Package main is the thin Hourglass provider: it reconciles
+// PerformerEndpoint managed resources, observing performer pods, Services
+// and EndpointSlices, checking performers with grpc.health.v1, and
+// publishing their endpoints as connection Secrets.
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/alecthomas/kong"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
+
+	"github.com/hourglass-xp/crossplane-hourglass/apis/observe/v1alpha1"
+	"github.com/hourglass-xp/crossplane-hourglass/internal/provider"
+)
+
+const (
+	errRESTConfig  = "cannot get API server REST config"
+	errManager     = "cannot create controller manager"
+	errScheme      = "cannot add APIs to scheme"
+	errSelector    = "cannot parse --watch-selector"
+	errSetup       = "cannot set up PerformerEndpoint controller"
+	errStart       = "cannot start controller manager"
+	errMetrics     = "cannot register metrics"
+	errHealthz     = "cannot add health checks"
+	leaderElection = "crossplane-leader-election-provider-hourglass"
+)
+
+// CLI of the provider.
+type CLI struct {
+	Debug bool `help:"Emit debug logs, controller-runtime's included." short:"d"`
+
+	LeaderElection bool   `env:"LEADER_ELECTION" help:"Use leader election, so only one replica reconciles at a time." short:"l"`
+	Namespace      string `default:"crossplane-system" env:"POD_NAMESPACE" help:"Namespace of the leader election Lease."`
+
+	Sync             time.Duration `default:"1h"  help:"How often the informer caches resync." short:"s"`
+	Poll             time.Duration `default:"1m"  help:"How often a Ready PerformerEndpoint is observed again."`
+	PollFast         time.Duration `default:"5s"  help:"How often a PerformerEndpoint that is not Ready is observed again."`
+	PollStateMetric  time.Duration `default:"5s"  help:"How often the managed resource state metrics are recorded."`
+	MaxReconcileRate int           `default:"10"  help:"Maximum reconciles per second, across all PerformerEndpoints."`
+
+	WatchSelector string `default:"app=performer" help:"Label selector of the pods, Services and EndpointSlices the provider caches; PerformerEndpoints only see objects it selects."`
+
+	HealthCheck     bool     `default:"true" help:"Check ready pods with grpc.health.v1 (dialling pod IPs). --no-health-check turns it off for every PerformerEndpoint, for clusters where the provider cannot reach pods." negatable:""`
+	HealthCheckCIDR []string `help:"Only dial pod IPs inside these CIDRs (repeatable); any pod IP when unset." placeholder:"10.0.0.0/8"`
+
+	MetricsAddress string `default:":8080" env:"METRICS_ADDRESS" help:"Address of the Prometheus metrics endpoint; 0 disables it."`
+	ProbeAddress   string `default:":8081" env:"PROBE_ADDRESS"   help:"Address of the /healthz and /readyz endpoints; 0 disables them."`
+}
+
+// Run the provider until it is told to stop.
+func (c *CLI) Run() error {
+	zl := zap.New(zap.UseDevMode(c.Debug))
+	log := logging.NewLogrLogger(zl.WithName("provider-hourglass"))
+	if c.Debug {
+		ctrl.SetLogger(zl)
+	} else {
+		// controller-runtime is very chatty at info level.
+		ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+	}
+
+	sel, err := labels.Parse(c.WatchSelector)
+	if err != nil {
+		return errors.Wrap(err, errSelector)
+	}
+	prefixes := make([]netip.Prefix, 0, len(c.HealthCheckCIDR))
+	for _, s := range c.HealthCheckCIDR {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return errors.Wrapf(err, "cannot parse --health-check-cidr %q", s)
+		}
+		prefixes = append(prefixes, p)
+	}
+
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return errors.Wrap(err, errRESTConfig)
+	}
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme} {
+		if err := add(s); err != nil {
+			return errors.Wrap(err, errScheme)
+		}
+	}
+
+	// Leases only, long ones: crossplane providers lose leadership under
+	// load with controller-runtime's 15 s default.
+	lease, renew := 60*time.Second, 50*time.Second
+	mgr, err := ctrl.NewManager(ratelimiter.LimitRESTConfig(cfg, c.MaxReconcileRate), ctrl.Options{
+		Scheme:                     s,
+		Cache:                      provider.CacheOptions(sel, &c.Sync),
+		Client:                     provider.ClientOptions(),
+		LeaderElection:             c.LeaderElection,
+		LeaderElectionID:           leaderElection,
+		LeaderElectionNamespace:    c.Namespace,
+		LeaderElectionResourceLock: resourcelock.LeasesResourceLock,
+		LeaseDuration:              &lease,
+		RenewDeadline:              &renew,
+		Metrics:                    metricsserver.Options{BindAddress: c.MetricsAddress},
+		HealthProbeBindAddress:     c.ProbeAddress,
+	})
+	if err != nil {
+		return errors.Wrap(err, errManager)
+	}
+
+	mrMetrics := managed.NewMRMetricRecorder()
+	stateMetrics := statemetrics.NewMRStateMetrics()
+	if err := metrics.Registry.Register(mrMetrics); err != nil {
+		return errors.Wrap(err, errMetrics)
+	}
+	if err := metrics.Registry.Register(stateMetrics); err != nil {
+		return errors.Wrap(err, errMetrics)
+	}
+	if err := provider.RegisterMetrics(metrics.Registry); err != nil {
+		return errors.Wrap(err, errMetrics)
+	}
+
+	// Live once the process serves; ready once the informer caches have
+	// synced, so a restarted provider is not ready before it can observe.
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return errors.Wrap(err, errHealthz)
+	}
+	if err := mgr.AddReadyzCheck("caches", func(r *http.Request) error {
+		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+		defer cancel()
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("informer caches not synced")
+		}
+		return nil
+	}); err != nil {
+		return errors.Wrap(err, errHealthz)
+	}
+
+	o := controller.Options{
+		Logger:                  log,
+		MaxConcurrentReconciles: c.MaxReconcileRate,
+		PollInterval:            c.Poll,
+		GlobalRateLimiter:       ratelimiter.NewGlobal(c.MaxReconcileRate),
+		Features:                &feature.Flags{},
+		MetricOptions: &controller.MetricOptions{
+			PollStateMetricInterval: c.PollStateMetric,
+			MRMetrics:               mrMetrics,
+			MRStateMetrics:          stateMetrics,
+		},
+	}
+	pc := provider.Config{FastPollInterval: c.PollFast}
+	if c.HealthCheck {
+		pc.Health = provider.InstrumentedHealthChecker{HealthChecker: provider.GRPCHealthChecker{Resolve: provider.PodIPResolver(prefixes...)}}
+	}
+	log.Info("Starting", "watch-selector", sel.String(), "health-check", c.HealthCheck, "health-check-cidr", c.HealthCheckCIDR)
+	if err := provider.Setup(mgr, o, pc); err != nil {
+		return errors.Wrap(err, errSetup)
+	}
+	return errors.Wrap(mgr.Start(ctrl.SetupSignalHandler()), errStart)
+}
+
+func main() {
+	ctx := kong.Parse(&CLI{}, kong.Name("provider-hourglass"),
+		kong.Description("Observes Hourglass performers: pods, Services, EndpointSlices and gRPC health; publishes their endpoints."))
+	ctx.FatalIfErrorf(ctx.Run())
+}
