@@ -202,3 +202,69 @@ func TestRunFunctionDeterministic(t *testing.T) {
 		})
 	}
 }
+
+// TestRunFunctionNetworkPolicy checks that the NetworkPolicy follows the
+// platform default and the claim's override, and that switching it off
+// removes it: it is simply no longer desired, so Crossplane deletes it.
+func TestRunFunctionNetworkPolicy(t *testing.T) {
+	on := map[string]any{"apiVersion": "performer.fn.hourglass.eigenlayer.io/v1beta1", "kind": "Input", "networkPolicy": map[string]any{"enabled": true}}
+	optOut := minimalXR(t)
+	optOut["spec"].(map[string]any)["networkPolicy"] = map[string]any{"enabled": false}
+	observedNP := map[string]map[string]any{ResourceNetworkPolicy: {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": map[string]any{"name": "performer-minimal-performer", "namespace": "my-avs-project"}}}
+	cases := map[string]struct {
+		reason string
+		req    *fnv1.RunFunctionRequest
+		want   bool
+	}{
+		"DefaultOff":   {reason: "Off unless the platform turns it on.", req: newRequest(t, minimalXR(t), nil, nil), want: false},
+		"PlatformOn":   {reason: "The platform's input turns it on.", req: newRequest(t, minimalXR(t), nil, on), want: true},
+		"ClaimOptsOut": {reason: "A claim can turn it off; the observed one is no longer desired.", req: newRequest(t, optOut, observedNP, on), want: false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			rsp, err := newTestFunction().RunFunction(context.Background(), tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, got := rsp.GetDesired().GetResources()[ResourceNetworkPolicy]
+			if got != tc.want {
+				t.Errorf("%s\nNetworkPolicy desired: want %v, got %v (results %v)", tc.reason, tc.want, got, rsp.GetResults())
+			}
+		})
+	}
+}
+
+// TestRunFunctionNoEnvValuesInLogs checks that neither logs nor results carry
+// env values, on the success path and on a Fatal one.
+func TestRunFunctionNoEnvValuesInLogs(t *testing.T) {
+	const secret = "s3cr3t-value-do-not-log"
+	for name, mutate := range map[string]func(map[string]any){
+		"Success": func(map[string]any) {},
+		"Fatal": func(s map[string]any) {
+			s["hardwareRequirements"] = map[string]any{"gpuType": "unknown-gpu", "gpuCount": float64(1)}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			xr := minimalXR(t)
+			spec := xr["spec"].(map[string]any)
+			spec["config"] = map[string]any{"env": []any{map[string]any{"name": "API_KEY", "value": secret}}}
+			mutate(spec)
+			var lines []string
+			f := &Function{log: recorder{lines: &lines}, now: newTestFunction().now}
+			rsp, err := f.RunFunction(context.Background(), newRequest(t, xr, nil, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range lines {
+				if strings.Contains(l, secret) {
+					t.Errorf("a log line carries an env value: %s", l)
+				}
+			}
+			for _, r := range rsp.GetResults() {
+				if strings.Contains(r.GetMessage(), secret) {
+					t.Errorf("a result carries an env value: %s", r.GetMessage())
+				}
+			}
+		})
+	}
+}

@@ -1,17 +1,20 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
+	xplogging "github.com/crossplane/crossplane-runtime/v2/pkg/logging"
 	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
-	"github.com/crossplane/function-sdk-go/resource"
 )
 
 // examplesDir holds the example claims the lead maintains.
@@ -99,4 +102,21 @@ func newRequest(t testing.TB, xr map[string]any, observed map[string]map[string]
 	return req
 }
 
-var _ = resource.Name("")
+func unstructuredOf(m map[string]any) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: runtime.DeepCopyJSON(m)}
+}
+
+// recorder is a logger that keeps every message and key/value it is given.
+type recorder struct {
+	lines *[]string
+	kv    []any
+}
+
+func (r recorder) add(msg string, kv ...any) {
+	*r.lines = append(*r.lines, fmt.Sprint(msg, r.kv, kv))
+}
+func (r recorder) Info(msg string, kv ...any)  { r.add(msg, kv...) }
+func (r recorder) Debug(msg string, kv ...any) { r.add(msg, kv...) }
+func (r recorder) WithValues(kv ...any) xplogging.Logger {
+	return recorder{lines: r.lines, kv: append(append([]any{}, r.kv...), kv...)}
+}

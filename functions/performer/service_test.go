@@ -1,0 +1,88 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
+)
+
+func TestService(t *testing.T) {
+	p := testPerformer(func(s *v1alpha1.PerformerSpec) { s.Config.GRPCPort = 8080 })
+	r := revisionFor(t, p, DefaultPlatform())
+	got := Service(p, r)
+	if got.Name != "performer-example" || got.Namespace != "avs" {
+		t.Errorf("name: want performer-example in avs, got %s in %s", got.Name, got.Namespace)
+	}
+	want := corev1.ServiceSpec{
+		Type:     corev1.ServiceTypeClusterIP,
+		Selector: map[string]string{"app": "performer", "performer-name": "example", "hourglass.eigenlayer.io/revision": r.ID},
+		Ports:    []corev1.ServicePort{{Name: "grpc", Protocol: corev1.ProtocolTCP, Port: 8080, TargetPort: intstr.FromString("grpc"), AppProtocol: new("grpc")}},
+	}
+	if diff := cmp.Diff(want, got.Spec); diff != "" {
+		t.Errorf("Service(...).Spec: -want, +got:\n%s", diff)
+	}
+	if _, ok := got.Labels["hourglass.eigenlayer.io/revision"]; ok {
+		t.Error("the Service is shared by revisions and must not carry a revision label")
+	}
+}
+
+func TestServiceLongName(t *testing.T) {
+	p := testPerformer()
+	p.Name = "an-extremely-long-performer-name-that-does-not-fit-a-service-name"
+	got := Service(p, revisionFor(t, p, DefaultPlatform()))
+	if len(got.Name) > 63 {
+		t.Errorf("Service name %q is longer than 63 characters", got.Name)
+	}
+}
+
+func TestNetworkPolicy(t *testing.T) {
+	p := testPerformer()
+	r := revisionFor(t, p, DefaultPlatform())
+	other := *r
+	other.GRPCPort = 8080
+	got := NetworkPolicy(p, DefaultPlatform(), []*Revision{r, &other})
+	want := networkingv1.NetworkPolicySpec{
+		PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "performer", "performer-name": "example"}},
+		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+		Ingress: []networkingv1.NetworkPolicyIngressRule{{
+			From: []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"hourglass.eigenlayer.io/role": "executor"}}}},
+			Ports: []networkingv1.NetworkPolicyPort{
+				{Protocol: new(corev1.ProtocolTCP), Port: new(intstr.FromInt32(9090))},
+				{Protocol: new(corev1.ProtocolTCP), Port: new(intstr.FromInt32(8080))},
+			},
+		}},
+	}
+	if diff := cmp.Diff(want, got.Spec); diff != "" {
+		t.Errorf("NetworkPolicy(...).Spec: -want, +got:\n%s", diff)
+	}
+}
+
+func TestNetworkPolicyEnabled(t *testing.T) {
+	cases := map[string]struct {
+		reason   string
+		platform bool
+		claim    *bool
+		want     bool
+	}{
+		"PlatformOff":    {reason: "The platform default applies when the claim is silent.", want: false},
+		"PlatformOn":     {reason: "The platform default applies when the claim is silent.", platform: true, want: true},
+		"ClaimOn":        {reason: "A claim can switch it on.", claim: new(true), want: true},
+		"ClaimOffWinsOn": {reason: "A claim can switch it off.", platform: true, claim: new(false), want: false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			pl := DefaultPlatform()
+			pl.NetworkPolicyEnabled = tc.platform
+			p := testPerformer(func(s *v1alpha1.PerformerSpec) { s.NetworkPolicy = &v1alpha1.NetworkPolicyConfig{Enabled: tc.claim} })
+			if got := NetworkPolicyEnabled(p, pl); got != tc.want {
+				t.Errorf("%s\nNetworkPolicyEnabled(...): want %v, got %v", tc.reason, tc.want, got)
+			}
+		})
+	}
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
+)
+
+// condSummary is a condition without its message: type=status/reason.
+func condSummary(cs []Condition) []string {
+	out := make([]string, 0, len(cs))
+	for _, c := range cs {
+		s := "False"
+		if c.Status {
+			s = "True"
+		}
+		out = append(out, c.Type+"="+s+"/"+c.Reason)
+	}
+	return out
+}
+
+func TestStatusOf(t *testing.T) {
+	r1 := revisionFor(t, testPerformer(func(s *v1alpha1.PerformerSpec) { s.Version = "v1" }), DefaultPlatform())
+	r2 := revisionFor(t, testPerformer(func(s *v1alpha1.PerformerSpec) { s.Version = "v2" }), DefaultPlatform())
+	dep := func(r *Revision, opts ...depOpt) *appsv1.Deployment {
+		d := r.Deployment.DeepCopy()
+		d.Generation = 2
+		d.Status = deployment(opts...).Status
+		return d
+	}
+	svc := &corev1.Service{Spec: corev1.ServiceSpec{ClusterIP: "10.0.0.1"}}
+	earlier := metav1.NewTime(testNow.Add(-time.Hour))
+
+	type want struct {
+		phase     string
+		conds     []string
+		readyTime *metav1.Time
+	}
+	cases := map[string]struct {
+		reason   string
+		prev     v1alpha1.PerformerStatus
+		deleting bool
+		plan     *Plan
+		o        *Observed
+		hardware bool
+		want     want
+	}{
+		"Pending": {
+			reason: "Nothing ready yet: Pending, rolling out.",
+			plan:   &Plan{Serving: r1},
+			o:      &Observed{},
+			want:   want{phase: "Pending", conds: []string{"Available=False/PodNotReady", "Progressing=True/RolloutInProgress", "Degraded=False/AsExpected"}},
+		},
+		"PodReadyServiceNot": {
+			reason: "The pod is ready but the Service has no cluster IP yet.",
+			plan:   &Plan{Serving: r1},
+			o:      &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1)}},
+			want:   want{phase: "Pending", conds: []string{"Available=False/ServiceNotReady", "Progressing=False/AsExpected", "Degraded=False/AsExpected"}},
+		},
+		"Running": {
+			reason: "Deployment and Service ready: Running, ServiceReady, readyTime now.",
+			plan:   &Plan{Serving: r1},
+			o:      &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1)}, Service: svc},
+			want:   want{phase: "Running", conds: []string{"Available=True/ServiceReady", "Progressing=False/AsExpected", "Degraded=False/AsExpected"}, readyTime: new(metav1.NewTime(testNow))},
+		},
+		"ReadyTimeKept": {
+			reason: "readyTime is kept across calls while the same revision serves.",
+			prev:   v1alpha1.PerformerStatus{Active: revisionStatus(r1), ReadyTime: &earlier},
+			plan:   &Plan{Serving: r1},
+			o:      &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1)}, Service: svc},
+			want:   want{phase: "Running", conds: []string{"Available=True/ServiceReady", "Progressing=False/AsExpected", "Degraded=False/AsExpected"}, readyTime: &earlier},
+		},
+		"ReadyTimeKeptWhileUnready": {
+			reason: "A performer that was ready keeps its readyTime while its pod restarts; Available says it is down.",
+			prev:   v1alpha1.PerformerStatus{Active: revisionStatus(r1), ReadyTime: &earlier},
+			plan:   &Plan{Serving: r1},
+			o:      &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1, unavailable)}, Service: svc},
+			want:   want{phase: "Pending", conds: []string{"Available=False/PodNotReady", "Progressing=True/RolloutInProgress", "Degraded=False/AsExpected"}, readyTime: &earlier},
+		},
+		"FailedHardware": {
+			reason:   "A GPU performer whose Deployment exceeded its deadline: Failed, HardwareUnavailable.",
+			plan:     &Plan{Serving: r1},
+			o:        &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1, deadlineExceeded)}, Service: svc},
+			hardware: true,
+			want:     want{phase: "Failed", conds: []string{"Available=False/HardwareUnavailable", "Progressing=False/AsExpected", "Degraded=True/HardwareUnavailable"}},
+		},
+		"Upgrading": {
+			reason: "During an upgrade the old revision serves: Upgrading, UpgradeInProgress, still Available.",
+			prev:   v1alpha1.PerformerStatus{Active: revisionStatus(r1), ReadyTime: &earlier},
+			plan:   &Plan{Serving: r1, Target: r2},
+			o:      &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1), r2.ID: dep(r2, unavailable)}, Service: svc},
+			want:   want{phase: "Upgrading", conds: []string{"Available=True/ServiceReady", "Progressing=True/UpgradeInProgress", "Degraded=False/AsExpected"}, readyTime: &earlier},
+		},
+		"UpgradeFailed": {
+			reason: "A failed upgrade: the old revision serves (Running), Degraded with the target's reason.",
+			prev:   v1alpha1.PerformerStatus{Active: revisionStatus(r1), ReadyTime: &earlier},
+			plan:   &Plan{Serving: r1, Target: r2, UpgradeFailed: true},
+			o:      &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1), r2.ID: dep(r2, deadlineExceeded)}, Service: svc},
+			want:   want{phase: "Running", conds: []string{"Available=True/ServiceReady", "Progressing=False/ProgressDeadlineExceeded", "Degraded=True/ProgressDeadlineExceeded"}, readyTime: &earlier},
+		},
+		"Switched": {
+			reason: "Traffic just switched to a ready revision: Running, a new readyTime.",
+			prev:   v1alpha1.PerformerStatus{Active: revisionStatus(r1), ReadyTime: &earlier},
+			plan:   &Plan{Serving: r2, Switched: true},
+			o:      &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1), r2.ID: dep(r2)}, Service: svc},
+			want:   want{phase: "Running", conds: []string{"Available=True/ServiceReady", "Progressing=False/AsExpected", "Degraded=False/AsExpected"}, readyTime: new(metav1.NewTime(testNow))},
+		},
+		"Terminating": {
+			reason:   "A composite being deleted is Terminating.",
+			deleting: true,
+			plan:     &Plan{Serving: r1},
+			o:        &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1)}, Service: svc},
+			want:     want{phase: "Terminating", conds: []string{"Available=True/ServiceReady", "Progressing=True/Deleting", "Degraded=False/AsExpected"}, readyTime: new(metav1.NewTime(testNow))},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			p := testPerformer()
+			p.Status, p.Deleting = tc.prev, tc.deleting
+			if tc.o.Deployments == nil {
+				tc.o.Deployments = map[string]*appsv1.Deployment{}
+			}
+			st, conds := StatusOf(p, tc.plan, tc.o, tc.hardware, testNow)
+			got := want{phase: st.Phase, conds: condSummary(conds), readyTime: st.ReadyTime}
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(want{})); diff != "" {
+				t.Errorf("%s\nStatusOf(...): -want, +got:\n%s", tc.reason, diff)
+			}
+			if st.ServiceName != "performer-example" || st.GRPCEndpoint != "performer-example.avs.svc.cluster.local:9090" {
+				t.Errorf("%s\nStatusOf(...): service %q, endpoint %q", tc.reason, st.ServiceName, st.GRPCEndpoint)
+			}
+		})
+	}
+}
