@@ -184,7 +184,9 @@ func TestRevisionID(t *testing.T) {
 		},
 		"ProgressDeadline": {
 			reason: "Upgrade tuning is not part of the pod template: same revision.",
-			p:      testPerformer(func(s *v1alpha1.PerformerSpec) { s.Upgrade = &v1alpha1.UpgradeConfig{ProgressDeadlineSeconds: new(int32(60))} }),
+			p: testPerformer(func(s *v1alpha1.PerformerSpec) {
+				s.Upgrade = &v1alpha1.UpgradeConfig{ProgressDeadlineSeconds: new(int32(60))}
+			}),
 		},
 		"NetworkPolicy": {
 			reason: "Switching the NetworkPolicy does not touch pods.",
