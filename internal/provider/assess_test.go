@@ -52,7 +52,7 @@ var (
 	svc     = &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "performer-p", Namespace: "ns"}}
 )
 
-const endpoint = "performer-p.ns.svc.cluster.local:9090"
+const wantEndpoint = "performer-p.ns.svc.cluster.local:9090"
 
 func serving(ps ...string) map[string]HealthResult {
 	m := map[string]HealthResult{}
@@ -72,7 +72,7 @@ func TestAssess(t *testing.T) {
 			reason: "No pod matches: NoPods, with the selector; the endpoint is already known.",
 			o:      Observed{Namespace: "ns", Params: params, Service: svc, HealthEnabled: true},
 			want: Assessment{AtProvider: v1alpha1.PerformerEndpointObservation{
-				Endpoint: endpoint, Health: v1alpha1.HealthUnknown, Reason: v1alpha1.ReasonNoPods,
+				Endpoint: wantEndpoint, Health: v1alpha1.HealthUnknown, Reason: v1alpha1.ReasonNoPods,
 				Message: "no pod in namespace ns matches selector app=performer,performer-name=p",
 			}},
 		},
@@ -81,10 +81,10 @@ func TestAssess(t *testing.T) {
 			o: Observed{Namespace: "ns", Params: params, Service: svc, Slices: slice(map[string]bool{"a": true}),
 				Pods: pods(pod("a", scheduledOn("n1"), running(true))), HealthEnabled: true, Health: serving("a")},
 			want: Assessment{Ready: true, AtProvider: v1alpha1.PerformerEndpointObservation{
-				Endpoint: endpoint, PodName: "a", Scheduled: true, Healthy: true, ServiceReady: true, ReadyEndpoints: 1,
+				Endpoint: wantEndpoint, PodName: "a", Scheduled: true, Healthy: true, ServiceReady: true, ReadyEndpoints: 1,
 				Pods:   v1alpha1.PodsSummary{Total: 1, Scheduled: 1, Ready: 1, Serving: 1},
 				Health: v1alpha1.HealthServing, Reason: v1alpha1.ReasonServiceReady,
-				Message: "pod a answers gRPC health checks with SERVING; Service performer-p has 1 ready endpoint(s) at " + endpoint,
+				Message: "pod a answers gRPC health checks with SERVING; Service performer-p has 1 ready endpoint(s) at " + wantEndpoint,
 			}},
 		},
 		"HealthDisabled": {
@@ -92,10 +92,10 @@ func TestAssess(t *testing.T) {
 			o: Observed{Namespace: "ns", Params: params, Service: svc, Slices: slice(map[string]bool{"a": true}),
 				Pods: pods(pod("a", scheduledOn("n1"), running(true)))},
 			want: Assessment{Ready: true, AtProvider: v1alpha1.PerformerEndpointObservation{
-				Endpoint: endpoint, PodName: "a", Scheduled: true, Healthy: true, ServiceReady: true, ReadyEndpoints: 1,
+				Endpoint: wantEndpoint, PodName: "a", Scheduled: true, Healthy: true, ServiceReady: true, ReadyEndpoints: 1,
 				Pods:   v1alpha1.PodsSummary{Total: 1, Scheduled: 1, Ready: 1, Serving: 1},
 				Health: v1alpha1.HealthDisabled, Reason: v1alpha1.ReasonServiceReady,
-				Message: "pod a is ready (gRPC health check disabled); Service performer-p has 1 ready endpoint(s) at " + endpoint,
+				Message: "pod a is ready (gRPC health check disabled); Service performer-p has 1 ready endpoint(s) at " + wantEndpoint,
 			}},
 		},
 		"NotServing": {
@@ -104,7 +104,7 @@ func TestAssess(t *testing.T) {
 				Pods: pods(pod("a", scheduledOn("n1"), running(true))), HealthEnabled: true,
 				Health: map[string]HealthResult{"a": {State: v1alpha1.HealthNotServing, Message: "a reports NOT_SERVING"}}},
 			want: Assessment{AtProvider: v1alpha1.PerformerEndpointObservation{
-				Endpoint: endpoint, PodName: "a", Scheduled: true, ServiceReady: true, ReadyEndpoints: 1,
+				Endpoint: wantEndpoint, PodName: "a", Scheduled: true, ServiceReady: true, ReadyEndpoints: 1,
 				Pods:   v1alpha1.PodsSummary{Total: 1, Scheduled: 1, Ready: 1},
 				Health: v1alpha1.HealthNotServing, Reason: v1alpha1.ReasonNotServing,
 				Message: "pod a is ready but its gRPC health check is not SERVING: a reports NOT_SERVING",
@@ -116,7 +116,7 @@ func TestAssess(t *testing.T) {
 				Pods: pods(pod("a", scheduledOn("n1"), running(true))), HealthEnabled: true,
 				Health: map[string]HealthResult{"a": {State: v1alpha1.HealthTimeout, Message: "no answer from a within the timeout"}}},
 			want: Assessment{AtProvider: v1alpha1.PerformerEndpointObservation{
-				Endpoint: endpoint, PodName: "a", Scheduled: true, ServiceReady: true, ReadyEndpoints: 1,
+				Endpoint: wantEndpoint, PodName: "a", Scheduled: true, ServiceReady: true, ReadyEndpoints: 1,
 				Pods:   v1alpha1.PodsSummary{Total: 1, Scheduled: 1, Ready: 1},
 				Health: v1alpha1.HealthTimeout, Reason: v1alpha1.ReasonHealthCheckFailed,
 				Message: "pod a is ready but its gRPC health check failed (Timeout): no answer from a within the timeout",
@@ -127,7 +127,7 @@ func TestAssess(t *testing.T) {
 			o: Observed{Namespace: "ns", Params: params,
 				Pods: pods(pod("a", scheduledOn("n1"), running(true))), HealthEnabled: true, Health: serving("a")},
 			want: Assessment{AtProvider: v1alpha1.PerformerEndpointObservation{
-				Endpoint: endpoint, PodName: "a", Scheduled: true, Healthy: true,
+				Endpoint: wantEndpoint, PodName: "a", Scheduled: true, Healthy: true,
 				Pods:   v1alpha1.PodsSummary{Total: 1, Scheduled: 1, Ready: 1, Serving: 1},
 				Health: v1alpha1.HealthServing, Reason: v1alpha1.ReasonServiceNotFound,
 				Message: "pod a answers gRPC health checks with SERVING, but Service ns/performer-p does not exist",
@@ -138,7 +138,7 @@ func TestAssess(t *testing.T) {
 			o: Observed{Namespace: "ns", Params: params, Service: svc, Slices: slice(map[string]bool{"a": false}),
 				Pods: pods(pod("a", scheduledOn("n1"), running(true))), HealthEnabled: true, Health: serving("a")},
 			want: Assessment{AtProvider: v1alpha1.PerformerEndpointObservation{
-				Endpoint: endpoint, PodName: "a", Scheduled: true, Healthy: true,
+				Endpoint: wantEndpoint, PodName: "a", Scheduled: true, Healthy: true,
 				Pods:   v1alpha1.PodsSummary{Total: 1, Scheduled: 1, Ready: 1, Serving: 1},
 				Health: v1alpha1.HealthServing, Reason: v1alpha1.ReasonNoReadyEndpoints,
 				Message: "pod a answers gRPC health checks with SERVING, but Service performer-p has no ready endpoints",
@@ -160,7 +160,7 @@ func TestAssess(t *testing.T) {
 			o: Observed{Namespace: "ns", Params: params, Service: svc, HealthEnabled: true,
 				Pods: pods(pod("a", unschedulable(msgGPU)))},
 			want: Assessment{AtProvider: v1alpha1.PerformerEndpointObservation{
-				Endpoint: endpoint, PodName: "a", Pods: v1alpha1.PodsSummary{Total: 1},
+				Endpoint: wantEndpoint, PodName: "a", Pods: v1alpha1.PodsSummary{Total: 1},
 				Health: v1alpha1.HealthUnknown, Reason: v1alpha1.ReasonHardwareUnavailable, Message: msgGPU,
 			}},
 		},
@@ -173,7 +173,7 @@ func TestAssess(t *testing.T) {
 					pod("new", createdAt(time.Minute), scheduledOn("n1"), waitingOn("CrashLoopBackOff", "", 3)),
 				)},
 			want: Assessment{AtProvider: v1alpha1.PerformerEndpointObservation{
-				Endpoint: endpoint, PodName: "new", Scheduled: true, Restarts: 3,
+				Endpoint: wantEndpoint, PodName: "new", Scheduled: true, Restarts: 3,
 				Pods:   v1alpha1.PodsSummary{Total: 2, Scheduled: 2},
 				Health: v1alpha1.HealthUnknown, Reason: v1alpha1.ReasonCrashLoopBackOff,
 				Message: "container performer of pod new keeps crashing (3 restarts): no termination recorded",
@@ -193,10 +193,10 @@ func TestAssess(t *testing.T) {
 					"b": {State: v1alpha1.HealthServing},
 				}},
 			want: Assessment{Ready: true, AtProvider: v1alpha1.PerformerEndpointObservation{
-				Endpoint: endpoint, PodName: "b", Scheduled: true, Healthy: true, ServiceReady: true, ReadyEndpoints: 1,
+				Endpoint: wantEndpoint, PodName: "b", Scheduled: true, Healthy: true, ServiceReady: true, ReadyEndpoints: 1,
 				Pods:   v1alpha1.PodsSummary{Total: 3, Scheduled: 3, Ready: 2, Serving: 1},
 				Health: v1alpha1.HealthServing, Reason: v1alpha1.ReasonServiceReady,
-				Message: "pod b answers gRPC health checks with SERVING; Service performer-p has 1 ready endpoint(s) at " + endpoint,
+				Message: "pod b answers gRPC health checks with SERVING; Service performer-p has 1 ready endpoint(s) at " + wantEndpoint,
 			}},
 		},
 	}
@@ -252,7 +252,7 @@ func TestConnectionDetails(t *testing.T) {
 			reason: "The Service's DNS name and port, as the Performer API documents them.",
 			p:      params,
 			want: map[string][]byte{
-				"endpoint": []byte(endpoint),
+				"endpoint": []byte(wantEndpoint),
 				"host":     []byte("performer-p.ns.svc.cluster.local"),
 				"port":     []byte("9090"),
 			},

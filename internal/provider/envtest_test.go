@@ -31,6 +31,7 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/observe/v1alpha1"
+	"github.com/hourglass-xp/crossplane-hourglass/internal/endpoint"
 )
 
 // assets returns the directory holding etcd and kube-apiserver for envtest:
@@ -285,6 +286,7 @@ func TestReconcilerEnvtest(t *testing.T) {
 		"unreachable-0": closedPort(t),
 		"slow-0":        serve(t, slowHealth{delay: 10 * time.Second}),
 		"later-0":       healthServer(t, healthpb.HealthCheckResponse_SERVING),
+		"fn-0":          healthServer(t, healthpb.HealthCheckResponse_SERVING),
 		"nosvc-0":       healthServer(t, healthpb.HealthCheckResponse_SERVING),
 	}
 	e := startEnv(t, health)
@@ -401,6 +403,61 @@ func TestReconcilerEnvtest(t *testing.T) {
 	t.Run("NoService", func(t *testing.T) {
 		pe := e.create(t, performer{name: "nosvc", podStatus: readyPod, noService: true})
 		e.waitFor(t, pe, within, "ServiceNotFound", hasReason(v1alpha1.ReasonServiceNotFound))
+	})
+
+	t.Run("ComposedByFunction", func(t *testing.T) {
+		// The object the composition function composes (internal/endpoint)
+		// is valid against the CRD and observes the performer's Service.
+		ctx := context.Background()
+		name, ns := "fn", "fn"
+		labels := map[string]string{"app": "performer", "performer-name": name}
+		for _, o := range []client.Object{
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
+			&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "fn-0", Namespace: ns, Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "performer", Image: "example/performer:v1"}}}},
+			&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "performer-fn", Namespace: ns, Labels: labels},
+				Spec: corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Name: "grpc", Port: 9090}}}},
+		} {
+			if err := e.kube.Create(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pod := &corev1.Pod{}
+		if err := e.kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: "fn-0"}, pod); err != nil {
+			t.Fatal(err)
+		}
+		readyPod(pod)
+		if err := e.kube.Status().Update(ctx, pod); err != nil {
+			t.Fatal(err)
+		}
+		e.slice(t, ns, "performer-fn", "fn-0", true)
+
+		u, err := endpoint.Desired(endpoint.Params{Performer: name, Namespace: ns, GRPCPort: 9090})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.kube.Create(ctx, u); err != nil {
+			t.Fatalf("cannot create the function's PerformerEndpoint: %v", err)
+		}
+		pe := &v1alpha1.PerformerEndpoint{ObjectMeta: metav1.ObjectMeta{Name: u.GetName(), Namespace: ns}}
+		e.waitFor(t, pe, within, "Ready", readyIs(corev1.ConditionTrue))
+
+		got := &unstructured.Unstructured{}
+		got.SetGroupVersionKind(v1alpha1.PerformerEndpointGroupVersionKind)
+		if err := e.kube.Get(ctx, client.ObjectKeyFromObject(pe), got); err != nil {
+			t.Fatal(err)
+		}
+		o, ok, err := endpoint.Observe(got)
+		if err != nil || !ok {
+			t.Fatalf("endpoint.Observe(...): ok %t, error %v", ok, err)
+		}
+		st := o.Status()
+		if st.Phase != "Running" || st.PodName != "fn-0" || st.ReadyTime == nil {
+			t.Errorf("endpoint status = %+v, want Running, pod fn-0, a ready time", st)
+		}
+		if err := e.kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: endpoint.SecretName(name)}, &corev1.Secret{}); err != nil {
+			t.Errorf("connection Secret %s: %v", endpoint.SecretName(name), err)
+		}
 	})
 
 	t.Run("Delete", func(t *testing.T) {
