@@ -359,6 +359,11 @@ func (m *KubernetesPerformerManager) update(p *v1alpha1.Performer, spec v1alpha1
 	if spec.Config.GRPCPort == 0 {
 		spec.Config.GRPCPort = p.Spec.Config.GRPCPort
 	}
+	// An address in other letter case (EIP-55 checksum or not) is the
+	// same AVS: keep the spelling the claim has.
+	if strings.EqualFold(spec.AVSAddress, p.Spec.AVSAddress) {
+		spec.AVSAddress = p.Spec.AVSAddress
+	}
 	p.Spec.PerformerSpec = spec
 	if p.Spec.WriteConnectionSecretToRef == nil {
 		p.Spec.WriteConnectionSecretToRef = &corev1.LocalObjectReference{Name: ConnectionSecretName(p.Name)}

@@ -202,6 +202,12 @@ func TestChecks(t *testing.T) {
 			p: perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseRunning, Active: &v1alpha1.RevisionStatus{Version: "v1"},
 				Target: &v1alpha1.RevisionStatus{Version: "v3"}, Conditions: []metav1.Condition{degradedAt(before.Time, "ImagePullFailed")}}),
 		},
+		"UpgradeRecentFailureOfOtherTarget": {
+			reason: "Degraded about v3, however recent, is not the failure of an upgrade to v2 the platform has not taken up yet.",
+			check:  upgraded("v2", since, &before, true),
+			p: perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseRunning, Active: &v1alpha1.RevisionStatus{Version: "v1"},
+				Target: &v1alpha1.RevisionStatus{Version: "v3"}, Conditions: []metav1.Condition{degradedAt(after.Time, "ImagePullFailed")}}),
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -207,8 +207,12 @@ func upgraded(version string, since time.Time, before *metav1.Time, mustAdvance 
 		return p.Status.Target != nil && p.Status.Target.Version == version
 	}
 	return func(p *v1alpha1.Performer) (bool, error) {
-		if err := degraded(p, since, target); err != nil {
-			return false, err
+		// While the platform still targets another version, a Degraded
+		// condition is about that one, however recent.
+		if t := p.Status.Target; t == nil || t.Version == version {
+			if err := degraded(p, since, target); err != nil {
+				return false, err
+			}
 		}
 		s := p.Status
 		if s.Phase != v1alpha1.PhaseRunning || s.Active == nil || s.Active.Version != version {
