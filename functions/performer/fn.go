@@ -30,6 +30,7 @@ const (
 	errSetDesiredXR   = "cannot set the desired composite resource"
 	errSetDesiredComp = "cannot set the desired composed resources"
 	errToUnstructured = "cannot convert a composed resource"
+	errRequiredPods   = "cannot get the required pods"
 )
 
 // Function composes Performers.
@@ -57,6 +58,9 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		log.Info("Cannot compose performer", "error", err)
 		response.Fatal(rsp, errors.Wrap(err, errCompose))
 		return rsp, nil
+	}
+	if pl.ObservePods {
+		rsp.Requirements = &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{RequiredPods: PodRequirement(p)}}
 	}
 	if err := write(req, rsp, res); err != nil {
 		response.Fatal(rsp, err)
@@ -89,6 +93,14 @@ func (f *Function) read(req *fnv1.RunFunctionRequest) (*Performer, *Platform, *O
 		return nil, nil, nil, errors.Wrap(err, errObservedComp)
 	}
 	o, err := ObservedFrom(ocs)
+	if err != nil || !pl.ObservePods {
+		return p, pl, o, err
+	}
+	rs, _, err := request.GetRequiredResource(req, RequiredPods)
+	if err != nil {
+		return nil, nil, nil, errors.Wrap(err, errRequiredPods)
+	}
+	o.Pods, err = PodsFrom(rs)
 	return p, pl, o, err
 }
 

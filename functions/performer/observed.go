@@ -35,6 +35,8 @@ type Observed struct {
 	// Deployments by revision ID.
 	Deployments map[string]*appsv1.Deployment
 	Service     *corev1.Service
+	// Pods of every revision, when the platform observes pods.
+	Pods []corev1.Pod
 }
 
 // ObservedFrom reads the observed composed resources the function knows.

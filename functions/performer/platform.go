@@ -65,6 +65,8 @@ type Platform struct {
 
 	DrainSeconds            int32
 	ProgressDeadlineSeconds int32
+
+	ObservePods bool
 }
 
 // gpuTypes are the built-in GPU profiles: each matches nodes labelled by
@@ -162,6 +164,7 @@ func NewPlatform(in *v1beta1.Input) (*Platform, error) {
 		Liveness:                corev1.Probe{InitialDelaySeconds: 10, PeriodSeconds: 10, TimeoutSeconds: 2, FailureThreshold: 3, SuccessThreshold: 1},
 		DrainSeconds:            DefaultDrainSeconds,
 		ProgressDeadlineSeconds: DefaultProgressDeadlineSeconds,
+		ObservePods:             true,
 	}
 	if in == nil {
 		return p, nil
@@ -190,6 +193,9 @@ func NewPlatform(in *v1beta1.Input) (*Platform, error) {
 	if pr := in.Probes; pr != nil {
 		applyTiming(&p.Readiness, pr.Readiness)
 		applyTiming(&p.Liveness, pr.Liveness)
+	}
+	if in.ObservePods != nil {
+		p.ObservePods = *in.ObservePods
 	}
 	if u := in.Upgrade; u != nil {
 		if u.DrainSeconds != nil {

@@ -39,11 +39,21 @@ func deploymentCondition(d *appsv1.Deployment, t appsv1.DeploymentConditionType)
 	return nil
 }
 
-// Failure is why a Deployment will not become ready by itself, as far as
-// the Deployment tells.
+// Failure is why a performer's pod will not become ready by itself.
 type Failure struct {
 	Reason  string
 	Message string
+}
+
+// Terminal reports whether only a change to the claim can fix the failure
+// (phase Failed), as opposed to waiting for the cluster, e.g. for a node
+// with the hardware to appear (phase Pending).
+func (f *Failure) Terminal() bool {
+	switch f.Reason {
+	case v1alpha1.ReasonSchedulingFailed, v1alpha1.ReasonHardwareUnavailable:
+		return false
+	}
+	return true
 }
 
 // DeploymentFailure returns why the Deployment failed, or nil while it may
@@ -55,13 +65,13 @@ func DeploymentFailure(d *appsv1.Deployment, hardware bool) *Failure {
 		return nil
 	}
 	if c := deploymentCondition(d, appsv1.DeploymentReplicaFailure); c != nil && c.Status == corev1.ConditionTrue {
-		return &Failure{Reason: "PodCreationFailed", Message: c.Message}
+		return &Failure{Reason: ReasonPodCreationFailed, Message: c.Message}
 	}
 	c := deploymentCondition(d, appsv1.DeploymentProgressing)
 	if c == nil || c.Status != corev1.ConditionFalse || c.Reason != "ProgressDeadlineExceeded" {
 		return nil
 	}
-	reason := "ProgressDeadlineExceeded"
+	reason := ReasonProgressDeadlineExceeded
 	if hardware {
 		reason = v1alpha1.ReasonHardwareUnavailable
 	}

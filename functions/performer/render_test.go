@@ -96,13 +96,14 @@ func writeYAML(t *testing.T, dir, name string, docs ...any) string {
 
 // render runs `crossplane composition render` with the real render engine
 // (Crossplane core) and returns its output.
-func render(t *testing.T, fns, xr, comp, observed string) []byte {
+func render(t *testing.T, fns, xr, comp, observed string, extra ...string) []byte {
 	t.Helper()
 	args := []string{"composition", "render", xr, comp, fns,
 		"--crossplane-binary=" + tool(t, "crossplane-core"), "--xrd=" + xrdFile, "--include-full-xr", "--timeout=30s"}
 	if observed != "" {
 		args = append(args, "--observed-resources="+observed)
 	}
+	args = append(args, extra...)
 	cmd := exec.Command(tool(t, "crossplane"), args...)
 	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir())
 	var stderr bytes.Buffer
@@ -277,6 +278,39 @@ func TestRenderScenarios(t *testing.T) {
 		xr := writeYAML(t, dir, "xr.yaml", xrFromClaim(t, readClaim(t, "minimal.yaml")))
 		comp := withInput(t, dir, map[string]any{"networkPolicy": map[string]any{"enabled": true}})
 		validate(t, golden(t, "minimal-networkpolicy", render(t, fns, xr, comp, "")))
+	})
+
+	t.Run("unschedulable", func(t *testing.T) {
+		// The pod of a GPU performer no node can take: the function asks
+		// for the performer's pods and reports why it does not run.
+		dir := t.TempDir()
+		xr := writeYAML(t, dir, "xr.yaml", xrFromClaim(t, readClaim(t, "gpu.yaml")))
+		created := render(t, fns, xr, composition, "")
+		var labels map[string]any
+		for _, d := range docs(t, created) {
+			if d["kind"] == "Deployment" {
+				labels = d["spec"].(map[string]any)["template"].(map[string]any)["metadata"].(map[string]any)["labels"].(map[string]any)
+			}
+		}
+		pod := map[string]any{
+			"apiVersion": "v1", "kind": "Pod",
+			"metadata": map[string]any{"name": "performer-gpu-performer-pod", "namespace": "ml-workloads", "labels": labels},
+			"spec":     map[string]any{"containers": []any{map[string]any{"name": "performer", "image": "myavs/ml-performer:v3.0.0"}}},
+			"status": map[string]any{"phase": "Pending", "conditions": []any{map[string]any{
+				"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+				"message": "0/4 nodes are available: 2 Insufficient nvidia.com/gpu, 2 node(s) didn't match Pod's node affinity/selector.",
+			}}},
+		}
+		up := observe(t, created)
+		for _, d := range up {
+			if d.(map[string]any)["kind"] == "Deployment" {
+				// Created, but its pod never became available.
+				d.(map[string]any)["status"] = map[string]any{"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "unavailableReplicas": 1}
+			}
+		}
+		observed := writeYAML(t, dir, "observed.yaml", up...)
+		got := render(t, fns, xr, composition, observed, "--required-resources="+writeYAML(t, dir, "pods.yaml", pod))
+		validate(t, golden(t, "gpu-unschedulable", got))
 	})
 
 	t.Run("upgrade", func(t *testing.T) {

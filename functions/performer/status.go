@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
@@ -18,6 +19,9 @@ const (
 	ReasonRollout         = "RolloutInProgress"
 	ReasonAsExpected      = "AsExpected"
 	ReasonDeleting        = "Deleting"
+
+	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
+	ReasonPodCreationFailed        = "PodCreationFailed"
 )
 
 // Condition is one condition for the composite and its claim.
@@ -57,12 +61,16 @@ func StatusOf(p *Performer, pl *Plan, o *Observed, hardware bool, now time.Time)
 		st.ReadyTime = p.Status.ReadyTime
 	}
 
-	failure := DeploymentFailure(serving, hardware)
+	pod := PodOf(o.Pods, pl.Serving.ID, hardware)
+	if pod != nil {
+		st.PodName = pod.Name
+	}
+	failure := failureOf(pod, serving, podReady, hardware)
 	var targetFailure *Failure
 	if pl.UpgradeFailed {
-		targetFailure = DeploymentFailure(o.Deployments[pl.Target.ID], hardware)
+		targetFailure = failureOf(PodOf(o.Pods, pl.Target.ID, hardware), o.Deployments[pl.Target.ID], false, hardware)
 		if targetFailure == nil {
-			targetFailure = &Failure{Reason: "ProgressDeadlineExceeded"}
+			targetFailure = &Failure{Reason: ReasonProgressDeadlineExceeded}
 		}
 	}
 
@@ -90,6 +98,9 @@ func StatusOf(p *Performer, pl *Plan, o *Observed, hardware bool, now time.Time)
 	case pl.Target != nil:
 		conds = append(conds, Condition{Type: v1alpha1.ConditionProgressing, Status: true, Reason: v1alpha1.ReasonUpgradeInProgress,
 			Message: fmt.Sprintf("upgrading from revision %s (%s) to %s (%s)", pl.Serving.ID, pl.Serving.Image, pl.Target.ID, pl.Target.Image)})
+	case !podReady && failure == nil && pod != nil && pod.Scheduled:
+		conds = append(conds, Condition{Type: v1alpha1.ConditionProgressing, Status: true, Reason: v1alpha1.ReasonScheduled,
+			Message: fmt.Sprintf("pod %s of revision %s (%s) is scheduled and starting", pod.Name, pl.Serving.ID, pl.Serving.Image)})
 	case !podReady && failure == nil:
 		conds = append(conds, Condition{Type: v1alpha1.ConditionProgressing, Status: true, Reason: ReasonRollout,
 			Message: fmt.Sprintf("rolling out revision %s (%s)", pl.Serving.ID, pl.Serving.Image)})
@@ -114,10 +125,22 @@ func StatusOf(p *Performer, pl *Plan, o *Observed, hardware bool, now time.Time)
 		st.Phase = v1alpha1.PhaseUpgrading
 	case available:
 		st.Phase = v1alpha1.PhaseRunning
-	case failure != nil:
+	case failure != nil && failure.Terminal():
 		st.Phase = v1alpha1.PhaseFailed
 	default:
 		st.Phase = v1alpha1.PhasePending
 	}
 	return st, conds
+}
+
+// failureOf prefers what the pod tells (precise, and at once) over what the
+// Deployment tells (after its progress deadline).
+func failureOf(pod *PodState, d *appsv1.Deployment, ready, hardware bool) *Failure {
+	if ready {
+		return nil
+	}
+	if pod != nil && pod.Failure != nil {
+		return pod.Failure
+	}
+	return DeploymentFailure(d, hardware)
 }

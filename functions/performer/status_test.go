@@ -39,6 +39,7 @@ func TestStatusOf(t *testing.T) {
 
 	type want struct {
 		phase     string
+		podName   string
 		conds     []string
 		readyTime *metav1.Time
 	}
@@ -83,12 +84,45 @@ func TestStatusOf(t *testing.T) {
 			o:      &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1, unavailable)}, Service: svc},
 			want:   want{phase: "Pending", conds: []string{"Available=False/PodNotReady", "Progressing=True/RolloutInProgress", "Degraded=False/AsExpected"}, readyTime: &earlier},
 		},
-		"FailedHardware": {
-			reason:   "A GPU performer whose Deployment exceeded its deadline: Failed, HardwareUnavailable.",
+		"DeadlineHardware": {
+			reason:   "A GPU performer whose Deployment exceeded its deadline, pods not observed: HardwareUnavailable, Pending (a node may yet appear).",
 			plan:     &Plan{Serving: r1},
 			o:        &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1, deadlineExceeded)}, Service: svc},
 			hardware: true,
-			want:     want{phase: "Failed", conds: []string{"Available=False/HardwareUnavailable", "Progressing=False/AsExpected", "Degraded=True/HardwareUnavailable"}},
+			want:     want{phase: "Pending", conds: []string{"Available=False/HardwareUnavailable", "Progressing=False/AsExpected", "Degraded=True/HardwareUnavailable"}},
+		},
+		"DeadlineNoHardware": {
+			reason: "A plain performer past its deadline with no pod detail: Failed, ProgressDeadlineExceeded.",
+			plan:   &Plan{Serving: r1},
+			o:      &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1, deadlineExceeded)}, Service: svc},
+			want:   want{phase: "Failed", conds: []string{"Available=False/ProgressDeadlineExceeded", "Progressing=False/AsExpected", "Degraded=True/ProgressDeadlineExceeded"}},
+		},
+		"PodUnschedulableHardware": {
+			reason:   "The pod says no node has the GPU, at once and without waiting for the deadline: Pending, HardwareUnavailable, podName set.",
+			plan:     &Plan{Serving: r1},
+			o:        &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1, unavailable)}, Service: svc, Pods: []corev1.Pod{pod(r1, "p1", unschedulable)}},
+			hardware: true,
+			want:     want{phase: "Pending", podName: "p1", conds: []string{"Available=False/HardwareUnavailable", "Progressing=False/AsExpected", "Degraded=True/HardwareUnavailable"}},
+		},
+		"PodImagePull": {
+			reason: "An image that cannot be pulled: Failed, ImagePullFailed.",
+			plan:   &Plan{Serving: r1},
+			o:      &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1, unavailable)}, Service: svc, Pods: []corev1.Pod{pod(r1, "p1", scheduled, waiting("ImagePullBackOff"))}},
+			want:   want{phase: "Failed", podName: "p1", conds: []string{"Available=False/ImagePullFailed", "Progressing=False/AsExpected", "Degraded=True/ImagePullFailed"}},
+		},
+		"PodStarting": {
+			reason: "A scheduled pod that is not ready yet: Pending, Progressing with Scheduled.",
+			plan:   &Plan{Serving: r1},
+			o:      &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1, unavailable)}, Service: svc, Pods: []corev1.Pod{pod(r1, "p1", scheduled)}},
+			want:   want{phase: "Pending", podName: "p1", conds: []string{"Available=False/PodNotReady", "Progressing=True/Scheduled", "Degraded=False/AsExpected"}},
+		},
+		"PodRunning": {
+			reason: "The ready pod of the serving revision is the podName, not another revision's.",
+			plan:   &Plan{Serving: r1},
+			o: &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1)}, Service: svc, Pods: []corev1.Pod{
+				pod(r2, "other-revision", scheduled, ready), pod(r1, "old", scheduled), pod(r1, "p1", scheduled, ready),
+			}},
+			want: want{phase: "Running", podName: "p1", conds: []string{"Available=True/ServiceReady", "Progressing=False/AsExpected", "Degraded=False/AsExpected"}, readyTime: new(metav1.NewTime(testNow))},
 		},
 		"Upgrading": {
 			reason: "During an upgrade the old revision serves: Upgrading, UpgradeInProgress, still Available.",
@@ -127,7 +161,7 @@ func TestStatusOf(t *testing.T) {
 				tc.o.Deployments = map[string]*appsv1.Deployment{}
 			}
 			st, conds := StatusOf(p, tc.plan, tc.o, tc.hardware, testNow)
-			got := want{phase: st.Phase, conds: condSummary(conds), readyTime: st.ReadyTime}
+			got := want{phase: st.Phase, podName: st.PodName, conds: condSummary(conds), readyTime: st.ReadyTime}
 			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(want{})); diff != "" {
 				t.Errorf("%s\nStatusOf(...): -want, +got:\n%s", tc.reason, diff)
 			}

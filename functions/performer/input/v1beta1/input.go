@@ -45,6 +45,14 @@ type Input struct {
 	// Upgrade sets the blue-green upgrade defaults a claim may override.
 	// +optional
 	Upgrade *Upgrade `json:"upgrade,omitempty"`
+
+	// ObservePods asks Crossplane for the performer's pods, so status
+	// names the serving pod and says why a pod is not ready
+	// (SchedulingFailed, HardwareUnavailable, ImagePullFailed,
+	// CrashLoopBackOff). Crossplane then needs get, list and watch on pods.
+	// Defaults to true.
+	// +optional
+	ObservePods *bool `json:"observePods,omitempty"`
 }
 
 // Hardware holds the hardware profiles.
