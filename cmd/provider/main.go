@@ -114,10 +114,14 @@ func (c *CLI) Run() error {
 		LeaderElectionID:           leaderElection,
 		LeaderElectionNamespace:    c.Namespace,
 		LeaderElectionResourceLock: resourcelock.LeasesResourceLock,
-		LeaseDuration:              &lease,
-		RenewDeadline:              &renew,
-		Metrics:                    metricsserver.Options{BindAddress: c.MetricsAddress},
-		HealthProbeBindAddress:     c.ProbeAddress,
+		// The process exits when the manager stops, so handing the Lease
+		// back at once is safe and lets a restarted provider lead at once
+		// instead of after a whole lease duration.
+		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &lease,
+		RenewDeadline:                 &renew,
+		Metrics:                       metricsserver.Options{BindAddress: c.MetricsAddress},
+		HealthProbeBindAddress:        c.ProbeAddress,
 	})
 	if err != nil {
 		return errors.Wrap(err, errManager)
