@@ -421,3 +421,70 @@ func TestManagerEndpointFromSecret(t *testing.T) {
 		t.Errorf("GetPerformerEndpoint with status and Secret: got %q, want status.grpcEndpoint %q", got, statusEP)
 	}
 }
+
+// TestFollowUpgrades upgrades a performer behind the manager's back, as
+// GitOps would, and checks that the client follows it to the new revision
+// while a task in flight finishes on the old one.
+func TestFollowUpgrades(t *testing.T) {
+	e := newManagerEnv(t)
+	blue := startPerformer(t, "127.0.0.1:0", testperformer.Options{Name: "blue"})
+	green := startPerformer(t, "127.0.0.1:0", testperformer.Options{Name: "green"})
+	m := e.manager(t, e.admin, ManagerOptions{StartTimeout: -1})
+	name := PerformerName("executor-0", avsA)
+	endpoint := serviceEndpoint(e.ns, name)
+	e.lb.Map(endpoint, blue.Address())
+
+	k, err := m.StartPerformer(t.Context(), PerformerRequest{AVSAddress: avsA, Image: "myavs/performer:v1", Version: "v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pl.setStatus(name, func(s *v1alpha1.PerformerStatus) {
+		s.Phase = v1alpha1.PhaseRunning
+		s.GRPCEndpoint = endpoint
+		s.Active = &v1alpha1.RevisionStatus{Revision: "r1", Image: "myavs/performer:v1", Version: "v1"}
+	})
+	// Rehydrate so the client has seen revision r1.
+	if _, err := m.ListPerformers(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	followed := run(func() error { return m.FollowUpgrades(ctx) })
+	defer func() {
+		cancel()
+		_ = wait(t, followed, "FollowUpgrades")
+	}()
+
+	blue.SetDelay(time.Second)
+	taskStarted := blue.TaskStarted()
+	inflight := run(func() error {
+		_, err := k.ExecuteTask(context.Background(), task("long", "x"))
+		return err
+	})
+	<-taskStarted
+
+	// GitOps changes the version; the platform switches the Service.
+	e.lb.Map(endpoint, green.Address())
+	e.pl.setStatus(name, func(s *v1alpha1.PerformerStatus) {
+		s.Active = &v1alpha1.RevisionStatus{Revision: "r2", Image: "myavs/performer:v2", Version: "v2"}
+		s.LastUpgrade = ptr.To(metav1.Now())
+	})
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rsp, err := k.ExecuteTask(t.Context(), task("t", "y"))
+		if err != nil {
+			t.Fatalf("ExecuteTask while following: %v", err)
+		}
+		if string(rsp.GetResult()) == "green:y" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the client never followed the upgrade to green; last answer %q", rsp.GetResult())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := wait(t, inflight, "the task in flight"); err != nil {
+		t.Errorf("the task in flight during a followed upgrade: %v", err)
+	}
+}
