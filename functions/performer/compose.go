@@ -23,6 +23,8 @@ type Result struct {
 	Status     v1alpha1.PerformerStatus
 	Conditions []Condition
 	Plan       *Plan
+	// ConnectionDetails of the composite: the endpoint, host and port.
+	ConnectionDetails resource.ConnectionDetails
 }
 
 // Compose maps a performer, the platform and what is observed to desired
@@ -50,12 +52,18 @@ func Compose(p *Performer, pl *Platform, o *Observed, now time.Time) (*Result, e
 		(p.Spec.HardwareRequirements.GPUCount > 0 || p.Spec.HardwareRequirements.TEERequired)
 	st, conds := StatusOf(p, plan, o, hardware, now)
 
-	r := &Result{Resources: make(map[resource.Name]Desired, len(plan.Revisions)+2), Status: st, Conditions: conds, Plan: plan}
+	r := &Result{
+		Resources: make(map[resource.Name]Desired, 2*len(plan.Revisions)+2), Status: st, Conditions: conds, Plan: plan,
+		ConnectionDetails: ConnectionDetails(p, plan.Serving.GRPCPort),
+	}
 	for _, rev := range plan.Revisions {
 		// Only the serving revision gates readiness: a draining or failed
 		// one must not make a serving performer look unready.
-		ready := rev != plan.Serving || DeploymentReady(o.Deployments[rev.ID])
-		r.Resources[ResourceDeployment(rev.ID)] = Desired{Object: rev.Deployment, Ready: ready}
+		serving := rev == plan.Serving
+		r.Resources[ResourceDeployment(rev.ID)] = Desired{Object: rev.Deployment, Ready: !serving || DeploymentReady(o.Deployments[rev.ID])}
+		if pl.Endpoints {
+			r.Resources[ResourceEndpoint(rev.ID)] = Desired{Object: Endpoint(p, pl, rev, serving), Ready: !serving || EndpointServing(o.Endpoints[rev.ID])}
+		}
 	}
 	r.Resources[ResourceService] = Desired{Object: Service(p, plan.Serving), Ready: ServiceReady(o.Service)}
 	if NetworkPolicyEnabled(p, pl) {

@@ -93,7 +93,11 @@ func (f *Function) read(req *fnv1.RunFunctionRequest) (*Performer, *Platform, *O
 		return nil, nil, nil, errors.Wrap(err, errObservedComp)
 	}
 	o, err := ObservedFrom(ocs)
-	if err != nil || !pl.ObservePods {
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	o.RequireHealthy = pl.Endpoints
+	if !pl.ObservePods {
 		return p, pl, o, err
 	}
 	rs, _, err := request.GetRequiredResource(req, RequiredPods)
@@ -119,6 +123,12 @@ func write(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, res *Res
 		if err := dxr.Resource.SetValue("status."+k, v); err != nil {
 			return errors.Wrap(err, errSetDesiredXR)
 		}
+	}
+	if dxr.ConnectionDetails == nil {
+		dxr.ConnectionDetails = resource.ConnectionDetails{}
+	}
+	for k, v := range res.ConnectionDetails {
+		dxr.ConnectionDetails[k] = v
 	}
 	if err := response.SetDesiredCompositeResource(rsp, dxr); err != nil {
 		return errors.Wrap(err, errSetDesiredXR)

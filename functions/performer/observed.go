@@ -11,6 +11,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/function-sdk-go/resource"
 
+	observev1alpha1 "github.com/hourglass-xp/crossplane-hourglass/apis/observe/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
 )
 
@@ -37,11 +38,22 @@ type Observed struct {
 	Service     *corev1.Service
 	// Pods of every revision, when the platform observes pods.
 	Pods []corev1.Pod
+	// Endpoints by revision ID, when the platform composes them.
+	Endpoints map[string]*observev1alpha1.PerformerEndpoint
+	// RequireHealthy makes a revision ready only once its endpoint is
+	// healthy: set when the platform composes endpoints.
+	RequireHealthy bool
+}
+
+// RevisionReady reports whether a revision can take traffic: its
+// Deployment is ready and, with endpoints, the provider found it healthy.
+func (o *Observed) RevisionReady(id string) bool {
+	return DeploymentReady(o.Deployments[id]) && (!o.RequireHealthy || EndpointReady(o.Endpoints[id]))
 }
 
 // ObservedFrom reads the observed composed resources the function knows.
 func ObservedFrom(ocs map[resource.Name]resource.ObservedComposed) (*Observed, error) {
-	o := &Observed{Deployments: map[string]*appsv1.Deployment{}}
+	o := &Observed{Deployments: map[string]*appsv1.Deployment{}, Endpoints: map[string]*observev1alpha1.PerformerEndpoint{}}
 	for name, oc := range ocs {
 		n := string(name)
 		switch {
@@ -56,6 +68,12 @@ func ObservedFrom(ocs map[resource.Name]resource.ObservedComposed) (*Observed, e
 				return nil, errors.Wrapf(err, errFmtParseObserved, n)
 			}
 			o.Deployments[strings.TrimPrefix(n, resourceDeploymentPfx)] = d
+		case strings.HasPrefix(n, resourceEndpointPfx):
+			e := &observev1alpha1.PerformerEndpoint{}
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(oc.Resource.Object, e); err != nil {
+				return nil, errors.Wrapf(err, errFmtParseObserved, n)
+			}
+			o.Endpoints[strings.TrimPrefix(n, resourceEndpointPfx)] = e
 		}
 	}
 	return o, nil

@@ -67,6 +67,10 @@ type Platform struct {
 	ProgressDeadlineSeconds int32
 
 	ObservePods bool
+
+	Endpoints                         bool
+	EndpointHealthCheck               bool
+	EndpointHealthCheckTimeoutSeconds int32
 }
 
 // gpuTypes are the built-in GPU profiles: each matches nodes labelled by
@@ -165,6 +169,9 @@ func NewPlatform(in *v1beta1.Input) (*Platform, error) {
 		DrainSeconds:            DefaultDrainSeconds,
 		ProgressDeadlineSeconds: DefaultProgressDeadlineSeconds,
 		ObservePods:             true,
+
+		EndpointHealthCheck:               true,
+		EndpointHealthCheckTimeoutSeconds: 2,
 	}
 	if in == nil {
 		return p, nil
@@ -196,6 +203,13 @@ func NewPlatform(in *v1beta1.Input) (*Platform, error) {
 	}
 	if in.ObservePods != nil {
 		p.ObservePods = *in.ObservePods
+	}
+	if e := in.Endpoint; e != nil {
+		setBool(&p.Endpoints, e.Enabled)
+		setBool(&p.EndpointHealthCheck, e.HealthCheck)
+		if e.HealthCheckTimeoutSeconds != nil {
+			p.EndpointHealthCheckTimeoutSeconds = *e.HealthCheckTimeoutSeconds
+		}
 	}
 	if u := in.Upgrade; u != nil {
 		if u.DrainSeconds != nil {
@@ -242,6 +256,12 @@ func (p *Platform) applyHardware(hw *v1beta1.Hardware, path *field.Path) error {
 		}
 	}
 	return nil
+}
+
+func setBool(dst *bool, src *bool) {
+	if src != nil {
+		*dst = *src
+	}
 }
 
 func applyTiming(p *corev1.Probe, t *v1beta1.ProbeTiming) {

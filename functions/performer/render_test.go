@@ -24,6 +24,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 const (
 	binDir      = "../../_output/bin"
 	xrdFile     = "../../package/xrd/xperformers.hourglass.eigenlayer.io.yaml"
+	endpointCRD = "../../package/provider/crds/observe.hourglass.eigenlayer.io_performerendpoints.yaml"
 	composition = "../../compositions/xperformer.yaml"
 	goldenDir   = "testdata/golden"
 	requireEnv  = "HOURGLASS_REQUIRE_TOOLS"
@@ -116,12 +117,22 @@ func render(t *testing.T, fns, xr, comp, observed string, extra ...string) []byt
 }
 
 // validate runs `crossplane resource validate` offline on rendered output:
-// the XR against the XRD, composed resources against Kubernetes' schemas.
+// the XR against the XRD, PerformerEndpoints against the provider's CRD,
+// everything else against Kubernetes' built-in schemas.
 func validate(t *testing.T, rendered string) {
 	t.Helper()
-	cache := t.TempDir()
+	cache, schemas := t.TempDir(), t.TempDir()
+	for _, f := range []string{xrdFile, endpointCRD} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(schemas, filepath.Base(f)), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cmd := exec.Command(tool(t, "crossplane"), "resource", "validate", "--crossplane-image=", "--cache-dir="+cache,
-		"--error-on-missing-schemas", "--skip-success-results", xrdFile, rendered)
+		"--error-on-missing-schemas", "--skip-success-results", schemas, rendered)
 	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("crossplane resource validate %s: %v\n%s", rendered, err, out)
@@ -278,6 +289,15 @@ func TestRenderScenarios(t *testing.T) {
 		xr := writeYAML(t, dir, "xr.yaml", xrFromClaim(t, readClaim(t, "minimal.yaml")))
 		comp := withInput(t, dir, map[string]any{"networkPolicy": map[string]any{"enabled": true}})
 		validate(t, golden(t, "minimal-networkpolicy", render(t, fns, xr, comp, "")))
+	})
+
+	t.Run("endpoint", func(t *testing.T) {
+		// With the provider: a PerformerEndpoint per revision, the serving
+		// one naming the Service.
+		dir := t.TempDir()
+		xr := writeYAML(t, dir, "xr.yaml", xrFromClaim(t, readClaim(t, "tee.yaml")))
+		comp := withInput(t, dir, map[string]any{"endpoint": map[string]any{"enabled": true}})
+		validate(t, golden(t, "tee-endpoint", render(t, fns, xr, comp, "")))
 	})
 
 	t.Run("unschedulable", func(t *testing.T) {

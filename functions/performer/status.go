@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
+	observev1alpha1 "github.com/hourglass-xp/crossplane-hourglass/apis/observe/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
 )
 
@@ -22,6 +23,7 @@ const (
 
 	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
 	ReasonPodCreationFailed        = "PodCreationFailed"
+	ReasonEndpointNotObserved      = "EndpointNotObserved"
 )
 
 // Condition is one condition for the composite and its claim.
@@ -50,6 +52,11 @@ func StatusOf(p *Performer, pl *Plan, o *Observed, hardware bool, now time.Time)
 	// The Service selects the serving revision from this response on; when
 	// traffic just switched, it is ready if the Service object is.
 	available := podReady && ServiceReady(o.Service)
+	// With the provider, available also means the serving pod answers gRPC
+	// health through the Service.
+	ep := o.Endpoints[pl.Serving.ID]
+	unhealthy := o.RequireHealthy && available && !EndpointServing(ep)
+	available = available && !unhealthy
 
 	sameRevision := p.Status.Active != nil && p.Status.Active.Revision == pl.Serving.ID
 	switch {
@@ -62,8 +69,11 @@ func StatusOf(p *Performer, pl *Plan, o *Observed, hardware bool, now time.Time)
 	}
 
 	pod := PodOf(o.Pods, pl.Serving.ID, hardware)
-	if pod != nil {
+	switch {
+	case pod != nil:
 		st.PodName = pod.Name
+	case ep != nil:
+		st.PodName = ep.Status.AtProvider.PodName
 	}
 	failure := failureOf(pod, serving, podReady, hardware)
 	var targetFailure *Failure
@@ -79,6 +89,8 @@ func StatusOf(p *Performer, pl *Plan, o *Observed, hardware bool, now time.Time)
 	case available:
 		conds = append(conds, Condition{Type: v1alpha1.ConditionAvailable, Status: true, Reason: v1alpha1.ReasonServiceReady,
 			Message: fmt.Sprintf("Deployment %s is available and Service %s serves it at %s", pl.Serving.Deployment.Name, svc, st.GRPCEndpoint)})
+	case unhealthy:
+		conds = append(conds, Condition{Type: v1alpha1.ConditionAvailable, Reason: endpointReason(ep), Message: endpointMessage(ep)})
 	case podReady:
 		conds = append(conds, Condition{Type: v1alpha1.ConditionAvailable, Reason: ReasonServiceNotReady,
 			Message: fmt.Sprintf("Deployment %s is available; Service %s has no cluster IP yet", pl.Serving.Deployment.Name, svc)})
@@ -143,4 +155,20 @@ func failureOf(pod *PodState, d *appsv1.Deployment, ready, hardware bool) *Failu
 		return pod.Failure
 	}
 	return DeploymentFailure(d, hardware)
+}
+
+// endpointReason is the provider's reason for a revision it does not find
+// serving, or a generic one before it has observed anything.
+func endpointReason(e *observev1alpha1.PerformerEndpoint) string {
+	if e == nil || e.Status.AtProvider.Reason == "" {
+		return ReasonEndpointNotObserved
+	}
+	return e.Status.AtProvider.Reason
+}
+
+func endpointMessage(e *observev1alpha1.PerformerEndpoint) string {
+	if e == nil || e.Status.AtProvider.Message == "" {
+		return "waiting for the provider to health-check the performer"
+	}
+	return e.Status.AtProvider.Message
 }

@@ -108,7 +108,7 @@ func (pl *Plan) upgrade(p *Performer, active, desired *Revision, o *Observed, no
 	if st.Target != nil && st.Target.Revision == desired.ID && st.UpgradeStartTime != nil {
 		start = *st.UpgradeStartTime
 	}
-	if DeploymentReady(o.Deployments[desired.ID]) {
+	if o.RevisionReady(desired.ID) {
 		// Step 3: switch in one write; active drains.
 		pl.Serving, pl.Switched = desired, true
 		pl.LastUpgrade = new(metav1.NewTime(now))

@@ -53,6 +53,32 @@ type Input struct {
 	// Defaults to true.
 	// +optional
 	ObservePods *bool `json:"observePods,omitempty"`
+
+	// Endpoint composes a PerformerEndpoint (observe.hourglass.eigenlayer.io)
+	// per revision, so the performer provider health-checks it over gRPC.
+	// Needs the provider installed.
+	// +optional
+	Endpoint *Endpoint `json:"endpoint,omitempty"`
+}
+
+// Endpoint configures the PerformerEndpoints the provider observes.
+type Endpoint struct {
+	// Enabled composes them. With it, a revision is ready only once the
+	// provider finds it healthy, and an upgrade switches traffic only then.
+	// Off by default: the provider is a separate package.
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// HealthCheck turns the provider's gRPC health check on. Turn it off
+	// where the provider cannot reach the pod network. Defaults to true.
+	// +optional
+	HealthCheck *bool `json:"healthCheck,omitempty"`
+
+	// HealthCheckTimeoutSeconds bounds one check. Defaults to 2.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=30
+	HealthCheckTimeoutSeconds *int32 `json:"healthCheckTimeoutSeconds,omitempty"`
 }
 
 // Hardware holds the hardware profiles.

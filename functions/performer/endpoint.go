@@ -1,0 +1,84 @@
+package main
+
+import (
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	"github.com/crossplane/function-sdk-go/resource"
+
+	observev1alpha1 "github.com/hourglass-xp/crossplane-hourglass/apis/observe/v1alpha1"
+	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
+)
+
+// resourceEndpointPfx names the PerformerEndpoint of a revision in the
+// pipeline, like resourceDeploymentPfx its Deployment.
+const resourceEndpointPfx = "endpoint-"
+
+// Connection details of the composite, the keys the XRD declares. They are
+// known from the spec alone, so executors can read them before the
+// performer is ready.
+const (
+	ConnectionEndpoint = "endpoint"
+	ConnectionHost     = "host"
+	ConnectionPort     = "port"
+)
+
+// ResourceEndpoint is the composed resource name of a revision's
+// PerformerEndpoint.
+func ResourceEndpoint(revision string) resource.Name {
+	return resource.Name(resourceEndpointPfx + revision)
+}
+
+// Endpoint builds the PerformerEndpoint through which the provider observes
+// one revision: its pods, their gRPC health and, for the serving revision
+// only, the Service. A revision not behind the Service is judged by its
+// pods alone, which is what an upgrade waits for before switching.
+func Endpoint(p *Performer, pl *Platform, r *Revision, serving bool) *observev1alpha1.PerformerEndpoint {
+	e := &observev1alpha1.PerformerEndpoint{
+		TypeMeta: metav1.TypeMeta{APIVersion: observev1alpha1.SchemeGroupVersion.String(), Kind: observev1alpha1.PerformerEndpointKind},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      r.Deployment.Name,
+			Namespace: p.Namespace,
+			Labels:    names.Labels(p.Name, p.Spec.AVSAddress, r.Version, r.ID),
+		},
+		Spec: observev1alpha1.PerformerEndpointSpec{ForProvider: observev1alpha1.PerformerEndpointParameters{
+			Selector: names.Selector(p.Name, r.ID),
+			Port:     r.GRPCPort,
+			HealthCheck: &observev1alpha1.HealthCheck{
+				Enabled:        new(pl.EndpointHealthCheck),
+				TimeoutSeconds: new(pl.EndpointHealthCheckTimeoutSeconds),
+			},
+		}},
+	}
+	if serving {
+		e.Spec.ForProvider.ServiceName = names.Service(p.Name)
+	}
+	return e
+}
+
+// EndpointReady reports whether the provider found the revision healthy:
+// a ready pod that answers gRPC health (or is ready, with checks off).
+func EndpointReady(e *observev1alpha1.PerformerEndpoint) bool {
+	return e != nil && e.Status.AtProvider.Healthy
+}
+
+// EndpointServing reports whether the provider found the serving revision
+// reachable through its Service: its Ready condition.
+func EndpointServing(e *observev1alpha1.PerformerEndpoint) bool {
+	return e != nil && e.Status.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue
+}
+
+// ConnectionDetails are the composite's connection details: the endpoint
+// of the Service, which does not change across revisions.
+func ConnectionDetails(p *Performer, port int32) resource.ConnectionDetails {
+	svc := names.Service(p.Name)
+	host := svc + "." + p.Namespace + "." + names.ClusterDomain
+	return resource.ConnectionDetails{
+		ConnectionEndpoint: []byte(names.Endpoint(svc, p.Namespace, port)),
+		ConnectionHost:     []byte(host),
+		ConnectionPort:     []byte(strconv.Itoa(int(port))),
+	}
+}
