@@ -77,17 +77,19 @@ $(XPKG_DIR)/$(CONFIG_PKG).xpkg: $(CONFIG_META) $(wildcard examples/*.yaml) | too
 # Core's own CRDs ship in the module the core binary is built from.
 CROSSPLANE_CRDS = $(shell cd cluster/tools/crossplane-core && GOFLAGS=-mod=mod $(GO) list -m -f '{{.Dir}}' github.com/crossplane/crossplane/v2)/cluster/crds
 
-STACK = env OUTPUT=$(OUTPUT) TOOLS_BIN=$(TOOLS_BIN) FORWARD_BIN=$(FORWARD_BIN) FUNCTION_BIN=$(FUNCTION_BIN) \
+STACK_ENV = env OUTPUT=$(OUTPUT) TOOLS_BIN=$(TOOLS_BIN) FORWARD_BIN=$(FORWARD_BIN) FUNCTION_BIN=$(FUNCTION_BIN) \
 	XPKG_DIR=$(XPKG_DIR) PKG_VERSION=$(XPKG_VERSION) API_PORT=$(API_PORT) \
-	XDG_CACHE_HOME=$(CROSSPLANE_CACHE) bash cluster/stack.sh
+	XDG_CACHE_HOME=$(CROSSPLANE_CACHE)
+STACK = $(STACK_ENV) bash cluster/stack.sh
+STACK_START = $(STACK_ENV) CROSSPLANE_CRDS=$(CROSSPLANE_CRDS) bash cluster/stack.sh
 
 STACK_DEPS = cluster-tools xpkg $(FUNCTION_BIN)
 
 run: $(STACK_DEPS) ## Start the local stack, apply the examples, wait for Ctrl-C, tear down.
-	@$(STACK) CROSSPLANE_CRDS=$(CROSSPLANE_CRDS) run
+	@$(STACK_START) run
 
 cluster-up: $(STACK_DEPS) ## Start the local stack in the background (kubeconfig: _output/kubeconfig).
-	@$(STACK) CROSSPLANE_CRDS=$(CROSSPLANE_CRDS) APPLY_EXAMPLES=$${APPLY_EXAMPLES:-1} up
+	@APPLY_EXAMPLES=$${APPLY_EXAMPLES:-1} $(STACK_START) up
 
 cluster-down: ## Stop every process of the local stack and remove its state.
 	@$(STACK) down
@@ -99,8 +101,11 @@ cluster-status: ## Say whether the local stack is up.
 e2e: $(STACK_DEPS) ## Run the live e2e tests against the local stack.
 	@started=; \
 	if ! $(STACK) status >/dev/null 2>&1; then \
-	  $(STACK) CROSSPLANE_CRDS=$(CROSSPLANE_CRDS) APPLY_EXAMPLES=0 up; started=1; \
+	  APPLY_EXAMPLES=0 $(STACK_START) up; started=1; \
 	fi; \
 	rc=0; KUBECONFIG=$(OUTPUT)/kubeconfig REPO_ROOT=$(ROOT) $(GO) test -tags e2e -count=1 -timeout 30m -v ./test/e2e/... $(E2E_FLAGS) || rc=$$?; \
 	if [[ -n "$$started" ]]; then $(STACK) down; fi; \
 	exit $$rc
+
+# Keep the per-platform binaries and images: they are the slow steps.
+.SECONDARY: $(foreach a,$(XPKG_ARCHES),$(XPKG_WORK)/$(FUNCTION_PKG)/linux-$(a)/function $(XPKG_WORK)/$(FUNCTION_PKG)/linux-$(a)/image.tar)

@@ -112,10 +112,17 @@ cmd_up() {
 }
 
 cmd_down() {
-  local pids=()
-  for f in forward stack; do
-    if alive "$state/$f.pid"; then pids+=("$(cat "$state/$f.pid")"); kill -TERM "$(cat "$state/$f.pid")" 2>/dev/null || true; fi
-  done
+  local pids=() p
+  if alive "$state/forward.pid"; then
+    p=$(cat "$state/forward.pid"); pids+=("$p"); kill -TERM "$p" 2>/dev/null || true
+  fi
+  if alive "$state/stack.pid"; then
+    # unshare blocks SIGTERM while it waits for its child: signal the child,
+    # the namespace's first process, which exits and takes the rest along.
+    p=$(cat "$state/stack.pid"); pids+=("$p")
+    local child
+    for child in $(cat "/proc/$p/task/$p/children" 2>/dev/null); do kill -TERM "$child" 2>/dev/null || true; done
+  fi
   # The namespace's processes die with its first process; wait for them all.
   local deadline=$(( $(date +%s) + 30 ))
   for p in ${pids[@]+"${pids[@]}"}; do
@@ -207,14 +214,14 @@ options:
 $(cat "$here/kwok/stages.yaml")
 EOF
   KWOK_WORKDIR="$state/kwok" kwokctl create cluster --name hourglass --config "$state/kwokctl.yaml" \
-    --kubeconfig "$kc" --wait 2m
+    --kubeconfig "$kc" --wait 2m >"$state/logs/kwokctl.log" 2>&1 || { cat "$state/logs/kwokctl.log"; exit 1; }
   until_ok 60 "the API server" kubectl get --raw=/readyz
 
   # The host-side forwarder connects here.
   "$FORWARD_BIN" -listen "unix:$state/apiserver.sock" -to tcp:127.0.0.1:6443 >"$state/logs/forward-inner.log" 2>&1 &
 
-  phase "nodes: fake CPU, GPU and TEE nodes; RuntimeClasses"
-  kubectl apply -f "$here/kwok/nodes.yaml" -f "$here/kwok/runtimeclasses.yaml" >/dev/null
+  phase "nodes: fake CPU, GPU and TEE nodes; RuntimeClasses, PriorityClasses"
+  kubectl apply -f "$here/kwok/nodes.yaml" -f "$here/kwok/runtimeclasses.yaml" -f "$here/kwok/priorityclasses.yaml" >/dev/null
   until_ok 60 "nodes Ready" kubectl wait --for=condition=Ready nodes --all --timeout=1s
 
   phase "crossplane: core init"
@@ -274,9 +281,10 @@ EOF
     kubectl -n crossplane-system get secret "$FUNCTION_NAME-tls-server" -o "jsonpath={.data.${k//./\\.}}" | base64 -d >"$state/function/tls/$k"
   done
   phase "function: starting $FUNCTION_BIN on 127.0.0.1:9443"
-  TLS_SERVER_CERTS_DIR="$state/function/tls" "$FUNCTION_BIN" --address=127.0.0.1:9443 ${FUNCTION_ARGS:-} \
+  TLS_SERVER_CERTS_DIR="$state/function/tls" METRICS_ADDRESS=127.0.0.1:8080 "$FUNCTION_BIN" --address=127.0.0.1:9443 ${FUNCTION_ARGS:-} \
     >"$state/logs/function.log" 2>&1 &
   echo $! >"$state/function.pid"
+  phase "packages: waiting for Function and Configuration Healthy, the XRD Established"
   until_ok 120 "Function $FUNCTION_NAME healthy" kubectl wait --for=condition=Healthy "function.pkg.crossplane.io/$FUNCTION_NAME" --timeout=1s
   until_ok 180 "Configuration healthy" kubectl wait --for=condition=Healthy configuration.pkg.crossplane.io/hourglass-xp-configuration-performer --timeout=1s
   until_ok 120 "XRD established" kubectl wait --for=condition=Established xrd --all --timeout=1s
@@ -312,15 +320,15 @@ push_packages() {
     base=$(basename "$f" .xpkg)
     if [[ "$base" =~ ^(.*)-(amd64|arm64)$ ]]; then
       name=${BASH_REMATCH[1]} arch=${BASH_REMATCH[2]}
-      crane push "$f" "localhost:5000/hourglass-xp/$name:$PKG_VERSION-$arch" >/dev/null
+      crane push "$f" "localhost:5000/hourglass-xp/$name:$PKG_VERSION-$arch" >/dev/null 2>>"$state/logs/crane.log"
       archs[$name]+=" -m localhost:5000/hourglass-xp/$name:$PKG_VERSION-$arch"
     else
-      crane push "$f" "localhost:5000/hourglass-xp/$base:$PKG_VERSION" >/dev/null
+      crane push "$f" "localhost:5000/hourglass-xp/$base:$PKG_VERSION" >/dev/null 2>>"$state/logs/crane.log"
     fi
   done
   for name in "${!archs[@]}"; do
     # shellcheck disable=SC2086
-    crane index append ${archs[$name]} -t "localhost:5000/hourglass-xp/$name:$PKG_VERSION" >/dev/null
+    crane index append ${archs[$name]} -t "localhost:5000/hourglass-xp/$name:$PKG_VERSION" >/dev/null 2>>"$state/logs/crane.log"
   done
   crane catalog localhost:5000 | sed 's/^/  /'
 }
