@@ -55,7 +55,7 @@ type CLI struct {
 
 	Sync             time.Duration `default:"1h"  help:"How often the informer caches resync." short:"s"`
 	Poll             time.Duration `default:"1m"  help:"How often a Ready PerformerEndpoint is observed again."`
-	PollFast         time.Duration `default:"5s"  help:"How often a PerformerEndpoint that is not Ready is observed again."`
+	PollFast         time.Duration `default:"5s"  help:"How often a PerformerEndpoint whose ready pod fails its gRPC health check is observed again (other states are announced by watches)."`
 	PollStateMetric  time.Duration `default:"5s"  help:"How often the managed resource state metrics are recorded."`
 	MaxReconcileRate int           `default:"10"  help:"Maximum reconciles per second, across all PerformerEndpoints."`
 

@@ -96,7 +96,7 @@ func TestProviderBinary(t *testing.T) {
 	healthpb.RegisterHealthServer(gs, hs)
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
-	port := int32(lis.Addr().(*net.TCPAddr).Port) //nolint:gosec // A TCP port fits in int32.
+	port := int32(lis.Addr().(*net.TCPAddr).Port)
 
 	labels := map[string]string{"app": "performer", "performer-name": "bin"}
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "bin-0", Namespace: "bin", Labels: labels},
@@ -273,7 +273,7 @@ func freeAddr(t *testing.T) string {
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
-	rsp, err := http.Get(url) //nolint:noctx // A test's loopback GET.
+	rsp, err := http.Get(url)
 	if err != nil {
 		t.Errorf("GET %s: %v", url, err)
 		return 0, ""

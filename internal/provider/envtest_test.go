@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -259,6 +260,28 @@ func (e *env) waitFor(t *testing.T, pe *v1alpha1.PerformerEndpoint, within time.
 	}
 }
 
+// waitForEvent waits for a Kubernetes event about the resource with the
+// given reason whose message contains text.
+func (e *env) waitForEvent(t *testing.T, pe *v1alpha1.PerformerEndpoint, reason, text string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		l := &corev1.EventList{}
+		if err := e.kube.List(context.Background(), l, client.InNamespace(pe.Namespace)); err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range l.Items {
+			if ev.InvolvedObject.UID == pe.UID && ev.Reason == reason && strings.Contains(ev.Message, text) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s event mentioning %q for %s/%s; events: %+v", reason, text, pe.Namespace, pe.Name, l.Items)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func hasReason(reason string) func(*v1alpha1.PerformerEndpoint) bool {
 	return func(pe *v1alpha1.PerformerEndpoint) bool { return pe.Status.AtProvider.Reason == reason }
 }
@@ -361,6 +384,7 @@ func TestReconcilerEnvtest(t *testing.T) {
 		if c := got.GetCondition(xpv2.TypeReady); string(c.Reason) != v1alpha1.ReasonImagePullFailed {
 			t.Errorf("Ready condition = %+v, want reason ImagePullFailed", c)
 		}
+		e.waitForEvent(t, got, "PerformerNotReady", v1alpha1.ReasonImagePullFailed)
 	})
 
 	t.Run("HardwareUnavailable", func(t *testing.T) {
@@ -396,8 +420,9 @@ func TestReconcilerEnvtest(t *testing.T) {
 
 		start := time.Now()
 		e.slice(t, "later", "performer-later", "later-0", true)
-		e.waitFor(t, pe, 5*time.Second, "Ready after the slice became ready", readyIs(corev1.ConditionTrue))
+		got := e.waitFor(t, pe, 5*time.Second, "Ready after the slice became ready", readyIs(corev1.ConditionTrue))
 		t.Logf("Ready %s after the EndpointSlice change", time.Since(start).Round(time.Millisecond))
+		e.waitForEvent(t, got, "PerformerReady", "SERVING")
 	})
 
 	t.Run("NoService", func(t *testing.T) {

@@ -33,10 +33,9 @@ const (
 	errListMRs      = "cannot list PerformerEndpoints"
 )
 
-// DefaultFastPollInterval is how often a resource that is not ready is
-// observed again: a performer that is starting should show Ready within
-// seconds even if no watched object changes (the gRPC server can start
-// answering after the pod is Ready).
+// DefaultFastPollInterval is how often a resource waiting for its gRPC
+// health check to pass is observed again: the gRPC server can start
+// answering after the pod is Ready, which no watched object announces.
 const DefaultFastPollInterval = 5 * time.Second
 
 // DefaultCacheSelector selects the objects the provider caches: every
@@ -49,8 +48,9 @@ type Config struct {
 	// Health checks pods. Nil turns the gRPC health check off for every
 	// resource.
 	Health HealthChecker
-	// FastPollInterval is the poll interval while not ready; the
-	// controller.Options PollInterval applies once ready.
+	// FastPollInterval is the poll interval while a ready pod fails its
+	// health check; the controller.Options PollInterval applies otherwise
+	// (see PollIntervalHook).
 	FastPollInterval time.Duration
 }
 
@@ -125,16 +125,26 @@ func Setup(mgr ctrl.Manager, o controller.Options, cfg Config) error {
 		Complete(ratelimiter.NewReconciler(name, r, o.GlobalRateLimiter))
 }
 
-// PollIntervalHook polls fast while a resource is not ready and at the
-// configured (slow) interval once it is: a starting performer shows Ready
-// quickly, a running one costs little. Watches catch pod and endpoint
-// changes between polls either way.
+// PollIntervalHook decides when a PerformerEndpoint is observed again. A
+// Ready one, and one whose state a watched object will announce (a pod
+// scheduled, pulled, started or ready; an EndpointSlice filled), waits the
+// slow interval: the watches bring it back within seconds anyway. Only
+// states that no Kubernetes object announces, a ready pod whose gRPC
+// server does not (yet) answer SERVING, are polled fast, so a performer
+// whose server comes up after its pod turned Ready shows Ready quickly
+// without every failing performer costing an API write every few seconds.
 func PollIntervalHook(fast time.Duration) managed.PollIntervalHook {
 	return func(mg resource.Managed, slow time.Duration) time.Duration {
-		if mg.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue {
+		pe, ok := mg.(*v1alpha1.PerformerEndpoint)
+		if !ok || mg.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue {
 			return slow
 		}
-		return min(fast, slow)
+		switch pe.Status.AtProvider.Reason {
+		case v1alpha1.ReasonNotServing, v1alpha1.ReasonHealthCheckFailed, "":
+			return min(fast, slow)
+		default:
+			return slow
+		}
 	}
 }
 
