@@ -108,8 +108,13 @@ func StatusOf(p *Performer, pl *Plan, o *Observed, hardware bool, now time.Time)
 		conds = append(conds, Condition{Type: v1alpha1.ConditionProgressing, Reason: targetFailure.Reason,
 			Message: fmt.Sprintf("upgrade to revision %s (%s) did not become ready in time; revision %s keeps serving", pl.Target.ID, pl.Target.Image, pl.Serving.ID)})
 	case pl.Target != nil:
-		conds = append(conds, Condition{Type: v1alpha1.ConditionProgressing, Status: true, Reason: v1alpha1.ReasonUpgradeInProgress,
-			Message: fmt.Sprintf("upgrading from revision %s (%s) to %s (%s)", pl.Serving.ID, pl.Serving.Image, pl.Target.ID, pl.Target.Image)})
+		msg := fmt.Sprintf("upgrading from revision %s (%s) to %s (%s)", pl.Serving.ID, pl.Serving.Image, pl.Target.ID, pl.Target.Image)
+		// Say early why the new revision is not ready yet; the upgrade is
+		// only given up at its deadline, as pulls and schedulers recover.
+		if tp := PodOf(o.Pods, pl.Target.ID, hardware); tp != nil && tp.Failure != nil {
+			msg += fmt.Sprintf("; pod %s: %s: %s", tp.Name, tp.Failure.Reason, tp.Failure.Message)
+		}
+		conds = append(conds, Condition{Type: v1alpha1.ConditionProgressing, Status: true, Reason: v1alpha1.ReasonUpgradeInProgress, Message: msg})
 	case !podReady && failure == nil && pod != nil && pod.Scheduled:
 		conds = append(conds, Condition{Type: v1alpha1.ConditionProgressing, Status: true, Reason: v1alpha1.ReasonScheduled,
 			Message: fmt.Sprintf("pod %s of revision %s (%s) is scheduled and starting", pod.Name, pl.Serving.ID, pl.Serving.Image)})

@@ -171,3 +171,14 @@ func TestStatusOf(t *testing.T) {
 		})
 	}
 }
+
+func TestStatusUpgradeMessage(t *testing.T) {
+	r1 := revisionFor(t, testPerformer(func(s *v1alpha1.PerformerSpec) { s.Version = "v1" }), DefaultPlatform())
+	r2 := revisionFor(t, testPerformer(func(s *v1alpha1.PerformerSpec) { s.Version = "v2" }), DefaultPlatform())
+	o := &Observed{Deployments: map[string]*appsv1.Deployment{}, Pods: []corev1.Pod{pod(r2, "p2", scheduled, waiting("ErrImagePull"))}}
+	_, conds := StatusOf(testPerformer(), &Plan{Serving: r1, Target: r2}, o, false, testNow)
+	want := "upgrading from revision " + r1.ID + " (myavs/performer:v1) to " + r2.ID + " (myavs/performer:v2); pod p2: ImagePullFailed: back-off"
+	if conds[1].Message != want {
+		t.Errorf("Progressing message during an upgrade whose pod cannot pull:\nwant %q\ngot  %q", want, conds[1].Message)
+	}
+}
