@@ -24,8 +24,14 @@ const (
 )
 
 // ResourceName is the composed resource name the function gives the
-// PerformerEndpoint in its desired state.
+// performer's PerformerEndpoint in its desired state.
 const ResourceName = "performer-endpoint"
+
+// RevisionResourceName is the composed resource name of a revision's own
+// PerformerEndpoint (Params.Revision).
+func RevisionResourceName(revision string) string {
+	return ResourceName + "-" + revision
+}
 
 // SecretSuffix ends the name of the connection Secret the provider writes
 // in the performer's namespace: {service}-endpoint, e.g.
@@ -41,8 +47,14 @@ type Params struct {
 	// GRPCPort is the performer's gRPC port.
 	GRPCPort int32
 	// Selector selects the pods to observe; nil selects every revision of
-	// the performer (names.Identity).
+	// the performer (names.Identity), or Revision's pods.
 	Selector map[string]string
+	// Revision, when set, makes a revision's own PerformerEndpoint: named
+	// after the revision's Deployment, observing only its pods
+	// (names.Selector) and no Service, publishing no Secret. Its
+	// Observation.Healthy says whether a revision the Service does not
+	// select yet answers gRPC: the blue-green switch's gate.
+	Revision string
 	// HealthCheck turns the gRPC health check on (nil: on).
 	HealthCheck *bool
 	// TimeoutSeconds bounds each health check (nil: the provider's default).
@@ -63,6 +75,9 @@ func Desired(p Params) (*unstructured.Unstructured, error) {
 	sel := p.Selector
 	if sel == nil {
 		sel = names.Identity(p.Performer)
+		if p.Revision != "" {
+			sel = names.Selector(p.Performer, p.Revision)
+		}
 	}
 	svc := names.Service(p.Performer)
 	pe := &v1alpha1.PerformerEndpoint{
@@ -82,6 +97,11 @@ func Desired(p Params) (*unstructured.Unstructured, error) {
 				Port:        p.GRPCPort,
 			},
 		},
+	}
+	if p.Revision != "" {
+		pe.Name = names.Deployment(p.Performer, p.Revision)
+		pe.Spec.WriteConnectionSecretToReference = nil
+		pe.Spec.ForProvider.ServiceName = ""
 	}
 	if p.HealthCheck != nil || p.TimeoutSeconds != nil {
 		pe.Spec.ForProvider.HealthCheck = &v1alpha1.HealthCheck{Enabled: p.HealthCheck, TimeoutSeconds: p.TimeoutSeconds}

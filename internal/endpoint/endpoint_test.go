@@ -60,6 +60,21 @@ func TestDesired(t *testing.T) {
 				},
 			},
 		},
+		"Revision": {
+			reason: "A revision's own endpoint: named after its Deployment, its pods only, no Service, no Secret.",
+			p:      Params{Performer: "example", Namespace: "avs", GRPCPort: 9090, Revision: "r2"},
+			want: map[string]any{
+				"apiVersion": "observe.hourglass.eigenlayer.io/v1alpha1",
+				"kind":       "PerformerEndpoint",
+				"metadata":   map[string]any{"name": "performer-example-r2", "namespace": "avs"},
+				"spec": map[string]any{
+					"forProvider": map[string]any{
+						"selector": map[string]any{"app": "performer", "performer-name": "example", "hourglass.eigenlayer.io/revision": "r2"},
+						"port":     int64(9090),
+					},
+				},
+			},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
