@@ -16,6 +16,7 @@ import (
 	"github.com/crossplane/function-sdk-go/resource/composed"
 	"github.com/crossplane/function-sdk-go/response"
 
+	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/functions/performer/input/v1beta1"
 )
 
@@ -47,16 +48,21 @@ type Function struct {
 // shows results to the user, errors only in its own logs.
 func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
 	rsp := response.To(req, response.DefaultTTL)
-	p, pl, o, err := f.read(req)
+	pl, err := platform(req)
 	if err != nil {
-		response.Fatal(rsp, err)
+		fatal(rsp, ReasonInvalidInput, err)
+		return rsp, nil
+	}
+	p, o, err := read(req, pl)
+	if err != nil {
+		fatal(rsp, ReasonInvalid, err)
 		return rsp, nil
 	}
 	log := f.log.WithValues("claim-namespace", p.Namespace, "claim-name", p.Name)
 	res, err := Compose(p, pl, o, f.now())
 	if err != nil {
 		log.Info("Cannot compose performer", "error", err)
-		response.Fatal(rsp, errors.Wrap(err, errCompose))
+		fatal(rsp, ReasonInvalid, errors.Wrap(err, errCompose))
 		return rsp, nil
 	}
 	if pl.ObservePods {
@@ -70,42 +76,53 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	return rsp, nil
 }
 
-// read gathers the performer, the platform and the observed resources.
-func (f *Function) read(req *fnv1.RunFunctionRequest) (*Performer, *Platform, *Observed, error) {
+// fatal stops the pipeline with err, and says why on the claim too:
+// Crossplane applies a step's conditions even when the step is fatal, while
+// the fatal result itself only reaches the composite. Nothing composed is
+// touched, so a running performer keeps running its last good revision.
+func fatal(rsp *fnv1.RunFunctionResponse, reason string, err error) {
+	response.ConditionTrue(rsp, v1alpha1.ConditionDegraded, reason).WithMessage(err.Error()).TargetCompositeAndClaim()
+	response.Fatal(rsp, err)
+}
+
+// platform reads the function input and applies the defaults.
+func platform(req *fnv1.RunFunctionRequest) (*Platform, error) {
 	in := &v1beta1.Input{}
 	if err := request.GetInput(req, in); err != nil {
-		return nil, nil, nil, errors.Wrap(err, errGetInput)
+		return nil, errors.Wrap(err, errGetInput)
 	}
 	pl, err := NewPlatform(in)
-	if err != nil {
-		return nil, nil, nil, errors.Wrap(err, errPlatform)
-	}
+	return pl, errors.Wrap(err, errPlatform)
+}
+
+// read gathers the performer and what is observed of it.
+func read(req *fnv1.RunFunctionRequest, pl *Platform) (*Performer, *Observed, error) {
 	oxr, err := request.GetObservedCompositeResource(req)
 	if err != nil {
-		return nil, nil, nil, errors.Wrap(err, errObservedXR)
+		return nil, nil, errors.Wrap(err, errObservedXR)
 	}
 	p, err := FromComposite(oxr.Resource)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	ocs, err := request.GetObservedComposedResources(req)
 	if err != nil {
-		return nil, nil, nil, errors.Wrap(err, errObservedComp)
+		return nil, nil, errors.Wrap(err, errObservedComp)
 	}
 	o, err := ObservedFrom(ocs)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	o.RequireHealthy = pl.Endpoints
 	if !pl.ObservePods {
-		return p, pl, o, err
+		return p, o, nil
 	}
 	rs, _, err := request.GetRequiredResource(req, RequiredPods)
 	if err != nil {
-		return nil, nil, nil, errors.Wrap(err, errRequiredPods)
+		return nil, nil, errors.Wrap(err, errRequiredPods)
 	}
 	o.Pods, err = PodsFrom(rs)
-	return p, pl, o, err
+	return p, o, err
 }
 
 // write puts the result into the response, beside what earlier pipeline

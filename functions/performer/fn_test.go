@@ -103,33 +103,46 @@ func TestRunFunction(t *testing.T) {
 	gpu := minimalXR(t)
 	gpu["spec"].(map[string]any)["hardwareRequirements"] = map[string]any{"gpuType": "nvidia-quantum-9000", "gpuCount": float64(1)}
 
+	const (
+		errNotAClaim  = "spec.claimRef: Required value: an XPerformer is composed into its claim's namespace: create a Performer claim rather than an XPerformer"
+		errUnknownGPU = `cannot compose the performer: spec.hardwareRequirements.gpuType: Unsupported value: "nvidia-quantum-9000": supported values: ` +
+			`"nvidia-a100", "nvidia-a100-80gb", "nvidia-h100", "nvidia-h100-80gb", "nvidia-h200", "nvidia-l4", "nvidia-tesla-a100", "nvidia-tesla-t4", "nvidia-tesla-v100"`
+		errLax = `invalid function input: security.profile: Unsupported value: "Lax": supported values: "Restricted", "Unconfined"`
+	)
 	cases := map[string]struct {
 		reason string
 		args   args
 		want   want
 	}{
 		"NotAClaim": {
-			reason: "An XPerformer without a claim has no namespace to compose into: Fatal, naming spec.claimRef.",
+			reason: "An XPerformer without a claim has no namespace to compose into: Fatal, naming spec.claimRef, also as a Degraded condition.",
 			args:   args{req: newRequest(t, noClaim, nil, nil)},
 			want: want{rsp: &fnv1.RunFunctionResponse{
 				Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(60e9)},
 				Results: []*fnv1.Result{{
 					Severity: fnv1.Severity_SEVERITY_FATAL,
-					Message:  "spec.claimRef: Required value: an XPerformer is composed into its claim's namespace: create a Performer claim rather than an XPerformer",
+					Message:  errNotAClaim,
 					Target:   fnv1.Target_TARGET_COMPOSITE.Enum(),
+				}},
+				Conditions: []*fnv1.Condition{{
+					Type: "Degraded", Status: fnv1.Status_STATUS_CONDITION_TRUE, Reason: "InvalidSpec",
+					Message: new(errNotAClaim), Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum(),
 				}},
 			}},
 		},
 		"UnknownGPUType": {
-			reason: "A gpuType without a profile is Fatal, naming the field and the known types.",
+			reason: "A gpuType without a profile is Fatal, naming the field and the known types; the claim says so in Degraded.",
 			args:   args{req: newRequest(t, gpu, nil, nil)},
 			want: want{rsp: &fnv1.RunFunctionResponse{
 				Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(60e9)},
 				Results: []*fnv1.Result{{
 					Severity: fnv1.Severity_SEVERITY_FATAL,
-					Message: `cannot compose the performer: spec.hardwareRequirements.gpuType: Unsupported value: "nvidia-quantum-9000": supported values: ` +
-						`"nvidia-a100", "nvidia-a100-80gb", "nvidia-h100", "nvidia-h100-80gb", "nvidia-h200", "nvidia-l4", "nvidia-tesla-a100", "nvidia-tesla-t4", "nvidia-tesla-v100"`,
-					Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
+					Message:  errUnknownGPU,
+					Target:   fnv1.Target_TARGET_COMPOSITE.Enum(),
+				}},
+				Conditions: []*fnv1.Condition{{
+					Type: "Degraded", Status: fnv1.Status_STATUS_CONDITION_TRUE, Reason: "InvalidSpec",
+					Message: new(errUnknownGPU), Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum(),
 				}},
 			}},
 		},
@@ -143,8 +156,12 @@ func TestRunFunction(t *testing.T) {
 				Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(60e9)},
 				Results: []*fnv1.Result{{
 					Severity: fnv1.Severity_SEVERITY_FATAL,
-					Message:  `invalid function input: security.profile: Unsupported value: "Lax": supported values: "Restricted", "Unconfined"`,
+					Message:  errLax,
 					Target:   fnv1.Target_TARGET_COMPOSITE.Enum(),
+				}},
+				Conditions: []*fnv1.Condition{{
+					Type: "Degraded", Status: fnv1.Status_STATUS_CONDITION_TRUE, Reason: "InvalidInput",
+					Message: new(errLax), Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum(),
 				}},
 			}},
 		},

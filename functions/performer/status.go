@@ -24,6 +24,11 @@ const (
 	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
 	ReasonPodCreationFailed        = "PodCreationFailed"
 	ReasonEndpointNotObserved      = "EndpointNotObserved"
+	// ReasonInvalid: the spec (or the platform's input) cannot be composed;
+	// the message names the field.
+	ReasonInvalid = "InvalidSpec"
+	// ReasonInvalidInput: the platform's function input is invalid.
+	ReasonInvalidInput = "InvalidInput"
 )
 
 // Condition is one condition for the composite and its claim.
