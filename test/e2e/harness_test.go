@@ -308,12 +308,15 @@ func (e *env) gone(ctx context.Context, ns, name string) error {
 			return fmt.Errorf("%d %T left", n, l)
 		}
 	}
-	pods, err := e.pods(ctx, ns, name)
-	if err != nil {
-		return err
-	}
-	if len(pods) > 0 {
-		return fmt.Errorf("%d pods left", len(pods))
+	// The function labels what it composes with the performer's name too.
+	own := client.MatchingLabels{names.LabelPerformerName: name}
+	for _, l := range []client.ObjectList{&appsv1.DeploymentList{}, &corev1.ServiceList{}, &corev1.PodList{}} {
+		if err := e.c.List(ctx, l, client.InNamespace(ns), own); err != nil {
+			return err
+		}
+		if n := lenOf(l); n > 0 {
+			return fmt.Errorf("%d %T labelled %s=%s left", n, l, names.LabelPerformerName, name)
+		}
 	}
 	return nil
 }

@@ -49,15 +49,18 @@ func TestExamples(t *testing.T) {
 		t.Logf("\n%s", out)
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		header := strings.Fields(lines[0])
-		for _, col := range []string{"NAMESPACE", "NAME", "READY"} {
+		for _, col := range []string{"NAMESPACE", "NAME", "SYNCED", "READY", "PHASE", "ENDPOINT"} {
 			if !contains(header, col) {
 				t.Errorf("kubectl get performers -A: no %s column in %q", col, lines[0])
 			}
 		}
 		for _, c := range claims {
-			re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(c.namespace()) + `\s+` + regexp.QuoteMeta(c.name()) + `\s.*\bRunning\b`)
+			port := grpcPort(c)
+			endpoint := names.Endpoint(names.Service(c.name()), c.namespace(), int32(port))
+			re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(c.namespace()) + `\s+` + regexp.QuoteMeta(c.name()) +
+				`\s.*\bRunning\s+` + regexp.QuoteMeta(endpoint) + `\s`)
 			if !re.MatchString(out) {
-				t.Errorf("kubectl get performers -A: no row for %s showing Running", c)
+				t.Errorf("kubectl get performers -A: no row for %s showing Running and %s", c, endpoint)
 			}
 		}
 	})
@@ -79,6 +82,22 @@ func TestExamples(t *testing.T) {
 	})
 }
 
+// grpcPort is the claim's spec.config.grpcPort or the API's default. YAML
+// numbers decode as float64 or int64 depending on the decoder.
+func grpcPort(c claim) int64 {
+	v, ok, _ := unstructured.NestedFieldNoCopy(c.obj.Object, "spec", "config", "grpcPort")
+	if !ok {
+		return defaultPort
+	}
+	switch p := v.(type) {
+	case int64:
+		return p
+	case float64:
+		return int64(p)
+	}
+	return defaultPort
+}
+
 func contains(ss []string, s string) bool {
 	for _, x := range ss {
 		if x == s {
@@ -91,10 +110,7 @@ func contains(ss []string, s string) bool {
 // checkStatus checks phase, podName, serviceName and grpcEndpoint.
 func (e *env) checkStatus(t *testing.T, c claim, u *unstructured.Unstructured) {
 	t.Helper()
-	port := int64(defaultPort)
-	if p, ok, _ := unstructured.NestedInt64(c.obj.Object, "spec", "config", "grpcPort"); ok {
-		port = p
-	}
+	port := grpcPort(c)
 	svc := names.Service(c.name())
 	want := map[string]string{
 		"phase":        "Running",
@@ -251,13 +267,19 @@ func TestLifecycle(t *testing.T) {
 	})
 
 	t.Run("deleted Deployment is repaired", func(t *testing.T) {
+		// The active revision's Deployment: an edit may have left the
+		// previous one draining, and that one is meant to go away.
+		u := e.readyAndStable(t, ns, name)
+		active, _, _ := unstructured.NestedString(u.Object, "status", "active", "deployment")
+		if active == "" {
+			t.Fatalf("status.active.deployment is empty; status:\n%s", describe(u))
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		ds, err := e.deployments(ctx, ns, name)
-		if err != nil || len(ds) == 0 {
-			t.Fatalf("no Deployment to delete (%v)", err)
+		old := appsv1.Deployment{}
+		if err := e.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: active}, &old); err != nil {
+			t.Fatalf("active Deployment %s: %v", active, err)
 		}
-		old := ds[0]
 		if err := e.c.Delete(ctx, &old); err != nil {
 			t.Fatal(err)
 		}
