@@ -3,11 +3,13 @@ package main
 import (
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/crossplane/function-sdk-go/resource"
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
+	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
 )
 
 // Desired is one composed resource the function wants.
@@ -60,7 +62,8 @@ func Compose(p *Performer, pl *Platform, o *Observed, now time.Time) (*Result, e
 		// Only the serving revision gates readiness: a draining or failed
 		// one must not make a serving performer look unready.
 		serving := rev == plan.Serving
-		r.Resources[ResourceDeployment(rev.ID)] = Desired{Object: rev.Deployment, Ready: !serving || DeploymentReady(o.Deployments[rev.ID])}
+		d := withTraffic(rev, plan)
+		r.Resources[ResourceDeployment(rev.ID)] = Desired{Object: d, Ready: !serving || DeploymentReady(o.Deployments[rev.ID])}
 		if pl.Endpoints {
 			r.Resources[ResourceEndpoint(rev.ID)] = Desired{Object: Endpoint(p, pl, rev, serving), Ready: !serving || EndpointServing(o.Endpoints[rev.ID])}
 		}
@@ -71,4 +74,23 @@ func Compose(p *Performer, pl *Platform, o *Observed, now time.Time) (*Result, e
 		r.Resources[ResourceNetworkPolicy] = Desired{Object: NetworkPolicy(p, pl, plan.Revisions), Ready: true}
 	}
 	return r, nil
+}
+
+// withTraffic labels a revision's Deployment with its part in the upgrade.
+// The label is on the Deployment's metadata only, so changing it replaces
+// no pod.
+func withTraffic(rev *Revision, plan *Plan) *appsv1.Deployment {
+	traffic := names.TrafficDraining
+	switch rev {
+	case plan.Serving:
+		traffic = names.TrafficServing
+	case plan.Target:
+		traffic = names.TrafficCandidate
+	}
+	d := rev.Deployment.DeepCopy()
+	if d.Labels == nil {
+		d.Labels = map[string]string{}
+	}
+	d.Labels[names.LabelTraffic] = traffic
+	return d
 }

@@ -10,6 +10,11 @@ const (
 	LabelPerformerName = "performer-name"
 	LabelAVS           = "hourglass.eigenlayer.io/avs"
 	LabelRevision      = "hourglass.eigenlayer.io/revision"
+	// LabelTraffic is on a revision's Deployment only (not its pods, so
+	// setting it replaces no pod): Serving, Candidate (upgrade target) or
+	// Draining, so `kubectl get deploy -L hourglass.eigenlayer.io/traffic`
+	// shows what serves.
+	LabelTraffic = "hourglass.eigenlayer.io/traffic"
 
 	LabelK8sName      = "app.kubernetes.io/name"
 	LabelK8sInstance  = "app.kubernetes.io/instance"
@@ -27,6 +32,11 @@ const (
 	// ManagedBy is the value of app.kubernetes.io/managed-by: Crossplane
 	// applies every composed object.
 	ManagedBy = "crossplane"
+
+	// Values of LabelTraffic.
+	TrafficServing   = "Serving"
+	TrafficCandidate = "Candidate"
+	TrafficDraining  = "Draining"
 )
 
 // Identity returns the labels that identify a performer's pods across all
