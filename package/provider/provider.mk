@@ -5,6 +5,7 @@
 #   make generate-provider   deepcopy, angryjet method sets, CRDs into package/provider/crds
 #   make test-provider       unit tests and the envtest reconciler tests (needs etcd, kube-apiserver)
 #   make provider-bin        the provider binary for this machine, in _output/bin
+#   make test-provider-live  the binary against a private kwok cluster (root, unshare; ~20 s after builds)
 
 PROVIDER_APIS := ./apis/observe/...
 PROVIDER_CRDS := package/provider/crds
@@ -13,7 +14,7 @@ PROVIDER_BIN  := $(OUTPUT)/bin/provider-hourglass
 GENERATE_TARGETS += generate-provider
 TEST_TARGETS     += test-provider
 
-.PHONY: generate-provider test-provider provider-bin
+.PHONY: generate-provider test-provider test-provider-live provider-bin
 
 generate-provider: tool-controller-gen tool-angryjet ## Regenerate the provider's method sets and CRDs.
 	controller-gen object paths=$(PROVIDER_APIS)
@@ -26,6 +27,12 @@ generate-provider: tool-controller-gen tool-angryjet ## Regenerate the provider'
 # skipping them.
 test-provider: tool-etcd tool-kubernetes ## Provider tests against a real API server (envtest).
 	KUBEBUILDER_ASSETS=$(TOOLS_BIN) HOURGLASS_REQUIRE_TOOLS=1 $(GO) test -count=1 ./internal/provider/... ./internal/endpoint/... ./apis/observe/...
+
+# Real scheduler messages, EndpointSlice controller, kwok fault stages and a
+# real gRPC performer behind a fake pod IP, all inside a private network
+# namespace (see the script).
+test-provider-live: tool-etcd tool-kubernetes tool-kwok ## Provider smoke test on a private kwok cluster.
+	bash package/provider/live-smoke.sh
 
 provider-bin: ## Build the provider binary.
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(PROVIDER_BIN) ./cmd/provider
