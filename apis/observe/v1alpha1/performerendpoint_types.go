@@ -136,8 +136,9 @@ type PodsSummary struct {
 	Scheduled int32 `json:"scheduled"`
 	// Ready pods: their Ready condition is True.
 	Ready int32 `json:"ready"`
-	// Serving pods: ready and answering the gRPC health check with
-	// SERVING (equal to Ready when the check is disabled).
+	// Serving pods: ready pods that answered the gRPC health check with
+	// SERVING (at most three ready pods are checked per observation), or
+	// every ready pod when the check is disabled.
 	Serving int32 `json:"serving"`
 }
 
