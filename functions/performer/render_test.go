@@ -122,7 +122,11 @@ func render(t *testing.T, fns, xr, comp, observed string, extra ...string) []byt
 func validate(t *testing.T, rendered string) {
 	t.Helper()
 	cache, schemas := t.TempDir(), t.TempDir()
-	for _, f := range []string{xrdFile, endpointCRD} {
+	files := []string{xrdFile}
+	if b, err := os.ReadFile(rendered); err == nil && bytes.Contains(b, []byte("kind: PerformerEndpoint")) {
+		files = append(files, endpointCRD)
+	}
+	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
