@@ -485,6 +485,22 @@ func TestReconcilerEnvtest(t *testing.T) {
 		}
 	})
 
+	t.Run("Validation", func(t *testing.T) {
+		// The CRD's schema rejects what the provider could not observe.
+		cases := map[string]v1alpha1.PerformerEndpointParameters{
+			"NoSelector":  {ServiceName: "performer-x", Port: 9090},
+			"PortZero":    {Selector: map[string]string{"app": "performer"}},
+			"PortTooHigh": {Selector: map[string]string{"app": "performer"}, Port: 65536},
+			"TimeoutZero": {Selector: map[string]string{"app": "performer"}, Port: 9090, HealthCheck: &v1alpha1.HealthCheck{TimeoutSeconds: ptr.To[int32](0)}},
+		}
+		for name, p := range cases {
+			pe := &v1alpha1.PerformerEndpoint{ObjectMeta: metav1.ObjectMeta{Name: "invalid", Namespace: "default"}, Spec: v1alpha1.PerformerEndpointSpec{ForProvider: p}}
+			if err := e.kube.Create(context.Background(), pe); !kerrors.IsInvalid(err) {
+				t.Errorf("%s: Create(...) = %v, want Invalid", name, err)
+			}
+		}
+	})
+
 	t.Run("Delete", func(t *testing.T) {
 		pe := e.create(t, performer{name: "deleted", podStatus: readyPod, ready: true, health: &v1alpha1.HealthCheck{Enabled: ptr.To(false)}})
 		e.waitFor(t, pe, within, "Ready", readyIs(corev1.ConditionTrue))

@@ -18,6 +18,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
@@ -152,9 +153,7 @@ func PollIntervalHook(fast time.Duration) managed.PollIntervalHook {
 // PerformerEndpoints in its namespace that observe it.
 type mapper struct {
 	kube client.Reader
-	log  interface {
-		Debug(msg string, keysAndValues ...any)
-	}
+	log  logging.Logger
 }
 
 func (m *mapper) forPod(ctx context.Context, o client.Object) []reconcile.Request {
