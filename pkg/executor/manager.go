@@ -44,6 +44,7 @@ const (
 	errFmtList         = "cannot list performers of executor %s in namespace %s"
 	errFmtNotOurs      = "performer %s/%s exists but belongs to executor %q and AVS %q, not executor %q and AVS %q"
 	errFmtAmbiguous    = "%d performers of executor %s serve AVS %s in namespace %s; expected one"
+	errFmtDeleting     = "performer %s/%s is being deleted; start it again once it is gone"
 	errFmtNotFound     = "no performer of executor %s serves AVS %s in namespace %s"
 	errFmtGetOwner     = "cannot get StatefulSet %s/%s to own performers"
 	errFmtUpgradeReady = "performer %s/%s runs version %s, but new calls cannot switch over to it"
@@ -307,6 +308,10 @@ func (m *KubernetesPerformerManager) StartPerformer(ctx context.Context, req Per
 		}
 		if !m.owns(p, req.AVSAddress) {
 			return errors.Errorf(errFmtNotOurs, m.namespace, name, p.Labels[LabelExecutor], p.Spec.AVSAddress, m.executor, req.AVSAddress)
+		}
+		if p.DeletionTimestamp != nil {
+			// Updating a claim on its way out would not bring it back.
+			return errors.Errorf(errFmtDeleting, m.namespace, name)
 		}
 		if !m.update(p, spec, req.Labels) {
 			return nil

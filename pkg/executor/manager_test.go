@@ -488,3 +488,29 @@ func TestFollowUpgrades(t *testing.T) {
 		t.Errorf("the task in flight during a followed upgrade: %v", err)
 	}
 }
+
+func TestManagerStartWhileDeleting(t *testing.T) {
+	e := newManagerEnv(t)
+	m := e.manager(t, e.admin, ManagerOptions{StartTimeout: -1})
+	name := PerformerName("executor-0", avsA)
+	if _, err := m.StartPerformer(t.Context(), PerformerRequest{AVSAddress: avsA, Image: "myavs/performer:v1"}); err != nil {
+		t.Fatal(err)
+	}
+	// Crossplane's finalizer holds a claim while its composite goes away.
+	p := e.pl.waitClaim(name)
+	p.Finalizers = []string{"finalizer.apiextensions.crossplane.io"}
+	if err := e.admin.Update(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.admin.Delete(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		p := e.pl.waitClaim(name)
+		p.Finalizers = nil
+		_ = e.admin.Update(context.Background(), p)
+	}()
+	if _, err := m.StartPerformer(t.Context(), PerformerRequest{AVSAddress: avsA, Image: "myavs/performer:v1"}); err == nil {
+		t.Errorf("StartPerformer of a performer being deleted: want an error, got none")
+	}
+}
