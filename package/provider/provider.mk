@@ -3,7 +3,7 @@
 # exports TOOLS_BIN, TOOLS_CACHE and PATH.
 #
 #   make generate-provider   deepcopy, angryjet method sets, CRDs into package/provider/crds
-#   make test-provider       unit tests and the envtest reconciler tests (needs etcd, kube-apiserver)
+#   make test-provider       unit, envtest reconciler and provider binary tests (need etcd, kube-apiserver)
 #   make provider-bin        the provider binary for this machine, in _output/bin
 #   make test-provider-live  the binary against a private kwok cluster (root, unshare; ~20 s after builds)
 
