@@ -69,6 +69,11 @@ test-unit: ## Go unit and schema tests (no tools needed).
 test-examples: tool-crossplane-cli ## Validate every example with the real crossplane CLI.
 	HOURGLASS_REQUIRE_TOOLS=1 $(GO) test -count=1 ./examples/
 
+.PHONY: test-executor
+test-executor: tool-etcd tool-kubernetes ## Executor client: envtest (etcd + kube-apiserver) and loopback gRPC performers, race detector on.
+	HOURGLASS_REQUIRE_TOOLS=1 KUBEBUILDER_ASSETS=$(TOOLS_BIN) $(GO) test -race -count=1 ./pkg/executor/
+TEST_TARGETS += test-executor
+
 # The one command that runs every test; .ci/run calls exactly this.
 test: verify lint test-unit test-examples $(TEST_TARGETS) ## Run every test.
 	@echo "test: all passed"

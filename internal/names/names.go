@@ -1,7 +1,9 @@
 // Package names holds the naming and labelling rules shared by everything
 // that composes or finds a performer's objects: the composition function, the
-// provider and the executor client. Keeping them in one place is what lets an
-// executor compute a performer's endpoint without reading any status.
+// provider and the executor client. Keeping them in one place keeps the
+// function's objects and the selectors that find them in step. Clients still
+// read a performer's endpoint from its status: names here may be shortened,
+// and the status is what the platform actually composed.
 package names
 
 import (
