@@ -26,7 +26,7 @@ generate-provider: tool-controller-gen tool-angryjet ## Regenerate the provider'
 # HOURGLASS_REQUIRE_TOOLS=1 a missing binary fails the tests instead of
 # skipping them.
 test-provider: tool-etcd tool-kubernetes ## Provider tests against a real API server (envtest).
-	KUBEBUILDER_ASSETS=$(TOOLS_BIN) HOURGLASS_REQUIRE_TOOLS=1 $(GO) test -count=1 ./internal/provider/... ./internal/endpoint/... ./apis/observe/...
+	KUBEBUILDER_ASSETS=$(TOOLS_BIN) HOURGLASS_REQUIRE_TOOLS=1 $(GO) test -count=1 ./internal/provider/... ./internal/endpoint/... ./apis/observe/... ./cmd/provider/...
 
 # Real scheduler messages, EndpointSlice controller, kwok fault stages and a
 # real gRPC performer behind a fake pod IP, all inside a private network
