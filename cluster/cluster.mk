@@ -109,3 +109,6 @@ e2e: $(STACK_DEPS) ## Run the live e2e tests against the local stack.
 
 # Keep the per-platform binaries and images: they are the slow steps.
 .SECONDARY: $(foreach a,$(XPKG_ARCHES),$(XPKG_WORK)/$(FUNCTION_PKG)/linux-$(a)/function $(XPKG_WORK)/$(FUNCTION_PKG)/linux-$(a)/image.tar)
+
+# make test runs the live tests too.
+TEST_TARGETS += e2e

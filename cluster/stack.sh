@@ -300,9 +300,19 @@ EOF
       done
       kubectl apply -f "$f" >/dev/null
     done
-    phase "examples: waiting for claims to be Ready"
-    kubectl wait --for=condition=Ready performers --all -A --timeout=180s >/dev/null || \
-      echo "stack: not every example is Ready yet (see kubectl get performers -A)"
+    phase "examples: waiting for every claim to be Ready and stay Ready for 5s"
+    # Crossplane flaps Ready while it settles: wait for a stable Ready.
+    local since=0 deadline=$(( $(date +%s) + 180 ))
+    while (( $(date +%s) < deadline )); do
+      if [[ -z "$(kubectl get performers -A -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -v '^True$')" ]]; then
+        (( since > 0 )) || since=$(date +%s)
+        (( $(date +%s) - since >= 5 )) && break
+      else
+        since=0
+      fi
+      sleep 0.5
+    done
+    (( since > 0 && $(date +%s) - since >= 5 )) || echo "stack: not every example is Ready and stable (see kubectl get performers -A)"
   fi
 
   phase "ready"

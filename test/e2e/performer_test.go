@@ -31,18 +31,23 @@ const (
 // Ready and stays Ready, runs on the node its hardware asks for, and reports
 // the documented status; then that kubectl shows them and trace works.
 func TestExamples(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	claims := readClaims(t, filepath.Join(e.root, "examples", "*.yaml"))
 	for _, c := range claims {
 		e.apply(t, c)
 	}
-	for _, c := range claims {
-		t.Run(c.name(), func(t *testing.T) {
-			u := e.readyAndStable(t, c.namespace(), c.name())
-			e.checkStatus(t, c, u)
-			e.checkPlacement(t, c)
-		})
-	}
+	// The claims settle together; the checks that read all of them run after.
+	t.Run("claims", func(t *testing.T) {
+		for _, c := range claims {
+			t.Run(c.name(), func(t *testing.T) {
+				t.Parallel()
+				u := e.readyAndStable(t, c.namespace(), c.name())
+				e.checkStatus(t, c, u)
+				e.checkPlacement(t, c)
+			})
+		}
+	})
 
 	t.Run("kubectl get performers -A", func(t *testing.T) {
 		out := e.mustKubectl(t, nil, "get", "performers", "-A")
@@ -191,6 +196,7 @@ func (e *env) checkPlacement(t *testing.T, c claim) {
 // expects the live API server to refuse it with the message its
 // "# expect:" header lines give.
 func TestInvalidExamplesRefused(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	files, err := filepath.Glob(filepath.Join(e.root, "examples", "invalid", "*.yaml"))
 	if err != nil || len(files) == 0 {
@@ -235,6 +241,7 @@ func TestInvalidExamplesRefused(t *testing.T) {
 // deletes composed objects and checks they are repaired, then deletes the
 // claim and checks everything it composed is gone.
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	const ns, name = "e2e-lifecycle", "lifecycle"
 	c := newClaim(ns, name, map[string]any{
@@ -345,6 +352,7 @@ func hasEdit(d appsv1.Deployment) bool {
 // TestUnschedulableHardware asks for a GPU no node has: the claim must stay
 // Pending, not Ready, and say why, instead of looping.
 func TestUnschedulableHardware(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	const ns, name = "e2e-unschedulable", "no-such-gpu"
 	c := newClaim(ns, name, map[string]any{
@@ -403,6 +411,7 @@ func anyConditionReason(u *unstructured.Unstructured, reasons []string) bool {
 // image names one, so the claim's pod fails to pull, crash-loops or never
 // becomes ready, as on a real cluster. The claim must never report Ready.
 func TestPodFaults(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	const ns = "e2e-faults"
 	faults := map[string]string{
@@ -420,6 +429,7 @@ func TestPodFaults(t *testing.T) {
 	}
 	for fault, waiting := range faults {
 		t.Run(fault, func(t *testing.T) {
+			t.Parallel()
 			defer e.deleteClaim(t, ns, fault)
 			eventually(t, 2*time.Minute, "the pod plays the fault", func(ctx context.Context) error {
 				pods, err := e.pods(ctx, ns, fault)
