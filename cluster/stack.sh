@@ -290,6 +290,17 @@ EOF
   until_ok 120 "XRD established" kubectl wait --for=condition=Established xrd --all --timeout=1s
   until_ok 60 "the performers API" kubectl get performers -A
 
+  # Hooks: cluster/stack.d/*.sh run here, inside the namespace, with the
+  # packages installed and the helpers above (phase, until_ok, $state,
+  # $KUBECONFIG). A provider process, for one, starts from a hook.
+  local hook
+  for hook in "$here"/stack.d/*.sh; do
+    [[ -f "$hook" ]] || continue
+    phase "hook: $(basename "$hook")"
+    # shellcheck disable=SC1090
+    source "$hook"
+  done
+
   if [[ "$APPLY_EXAMPLES" == 1 ]] && ls "$root"/examples/*.yaml >/dev/null 2>&1; then
     phase "examples: applying examples/*.yaml"
     local f

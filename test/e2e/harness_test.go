@@ -288,8 +288,10 @@ func (e *env) deleteClaim(t *testing.T, ns, name string) {
 // gone reports an error while the claim, its XR or anything composed for it
 // still exists.
 func (e *env) gone(ctx context.Context, ns, name string) error {
-	if u, err := e.get(ctx, ns, name); err != nil || u != nil {
-		return fmt.Errorf("claim still exists (err %v)", err)
+	if u, err := e.get(ctx, ns, name); err != nil {
+		return err
+	} else if u != nil {
+		return fmt.Errorf("claim still exists")
 	}
 	xrs := &unstructured.UnstructuredList{}
 	xrs.SetGroupVersionKind(xperformerGVK.GroupVersion().WithKind("XPerformerList"))

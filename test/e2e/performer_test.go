@@ -369,8 +369,11 @@ func TestUnschedulableHardware(t *testing.T) {
 	reasons := []string{"SchedulingFailed", "HardwareUnavailable"}
 	steadily(t, 3*time.Minute, 2*stable, "claim Pending with a reason", func(ctx context.Context) error {
 		u, err := e.get(ctx, ns, name)
-		if err != nil || u == nil {
-			return fmt.Errorf("claim: %v", err)
+		if err != nil {
+			return fmt.Errorf("claim: %w", err)
+		}
+		if u == nil {
+			return fmt.Errorf("claim %s/%s does not exist", ns, name)
 		}
 		if s, _, _ := condition(u, "Ready"); s == "True" {
 			return fmt.Errorf("claim is Ready")
@@ -453,8 +456,11 @@ func TestPodFaults(t *testing.T) {
 			})
 			steadily(t, 2*time.Minute, 2*stable, "claim not Ready", func(ctx context.Context) error {
 				u, err := e.get(ctx, ns, fault)
-				if err != nil || u == nil {
-					return fmt.Errorf("claim: %v", err)
+				if err != nil {
+					return fmt.Errorf("claim: %w", err)
+				}
+				if u == nil {
+					return fmt.Errorf("claim %s/%s does not exist", ns, fault)
 				}
 				if s, _, _ := condition(u, "Ready"); s == "True" {
 					return fmt.Errorf("claim is Ready although its pod is not")
