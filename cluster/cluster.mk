@@ -30,7 +30,7 @@ GO_SOURCES     = $(shell find apis functions internal -name '*.go' -not -name '*
 FUNCTION_META  = $(wildcard package/function/crossplane.yaml package/function/input/*.yaml)
 CONFIG_META    = $(wildcard crossplane.yaml package/xrd/*.yaml compositions/*.yaml)
 
-.PHONY: cluster-tools xpkg run cluster-up cluster-down cluster-status e2e
+.PHONY: cluster-tools xpkg run cluster-up cluster-down cluster-status cluster-diagnose e2e
 
 cluster-tools: $(addprefix tool-,$(CLUSTER_TOOLS)) $(FORWARD_BIN) $(IMGBUILD_BIN) ## Build the tools the local stack needs (cached).
 
@@ -97,6 +97,9 @@ cluster-down: ## Stop every process of the local stack and remove its state.
 cluster-status: ## Say whether the local stack is up.
 	@$(STACK) status
 
+cluster-diagnose: ## Print the stack's claims, packages, events and log tails.
+	@$(STACK) diagnose
+
 # The live tests. They start the stack when it is not up, and then stop it.
 e2e: $(STACK_DEPS) ## Run the live e2e tests against the local stack.
 	@started=; \
@@ -104,6 +107,7 @@ e2e: $(STACK_DEPS) ## Run the live e2e tests against the local stack.
 	  APPLY_EXAMPLES=0 $(STACK_START) up; started=1; \
 	fi; \
 	rc=0; KUBECONFIG=$(OUTPUT)/kubeconfig REPO_ROOT=$(ROOT) $(GO) test -tags e2e -count=1 -timeout 30m -v ./test/e2e/... $(E2E_FLAGS) || rc=$$?; \
+	if (( rc != 0 )); then $(STACK) diagnose || true; fi; \
 	if [[ -n "$$started" ]]; then $(STACK) down; fi; \
 	exit $$rc
 

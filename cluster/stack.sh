@@ -11,6 +11,7 @@
 #   stack.sh up     start in the background; kubeconfig in $KUBECONFIG_OUT
 #   stack.sh down   stop every process it started (by PID) and remove state
 #   stack.sh status say whether the stack is up
+#   stack.sh diagnose  print claims, packages, events and log tails
 #
 # Inputs (the Makefile passes them): TOOLS_BIN, FORWARD_BIN, FUNCTION_BIN (a
 # static function binary for this machine), XPKG_DIR (the .xpkg files),
@@ -93,12 +94,16 @@ cmd_up() {
     if (( n > shown )); then sed -n "$((shown + 1)),${n}p" "$state/logs/stack.log"; shown=$n; fi
     if ! alive "$state/stack.pid" || [[ -f "$state/failed" ]]; then
       sed -n "$((shown + 1)),\$p" "$state/logs/stack.log"
-      echo "stack: failed to start; logs in $state/logs" >&2
+      local f
+      for f in core function; do
+        [[ -f "$state/logs/$f.log" ]] && { echo "---- tail of $f.log"; tail -20 "$state/logs/$f.log"; }
+      done
+      echo "stack: failed to start; logs in $state.last-logs" >&2
       cmd_down >/dev/null 2>&1 || true
       return 1
     fi
     if (( $(date +%s) > deadline )); then
-      echo "stack: not ready after ${STACK_TIMEOUT}s; logs in $state/logs" >&2
+      echo "stack: not ready after ${STACK_TIMEOUT}s; logs in $state.last-logs" >&2
       cmd_down >/dev/null 2>&1 || true
       return 1
     fi
@@ -131,12 +136,33 @@ cmd_down() {
       sleep 0.2
     done
   done
+  # Keep the last run's logs for a post-mortem; everything else goes.
+  if [[ -d "$state/logs" ]]; then rm -rf "$state.last-logs" && mv "$state/logs" "$state.last-logs"; fi
   rm -rf "$state" "$kubeconfig_out"
-  echo "stack: down"
+  echo "stack: down (logs of this run: $state.last-logs)"
 }
 
 cmd_status() {
   if alive "$state/stack.pid" && [[ -f "$state/ready" ]]; then echo "up: KUBECONFIG=$kubeconfig_out"; else echo "down"; return 1; fi
+}
+
+# cmd_diagnose prints what explains a failure: packages, claims, composed
+# resources, recent events and the tails of the processes' logs.
+cmd_diagnose() {
+  echo "==== diagnose: packages, claims, composed resources"
+  if [[ -f "$kubeconfig_out" ]]; then
+    local k=(kubectl --kubeconfig "$kubeconfig_out" --request-timeout=10s)
+    "${k[@]}" get configurations,functions,providers,imageconfigs 2>&1 || true
+    "${k[@]}" get performers,xperformers,deployments,services,pods -A -o wide 2>&1 | grep -v kube-system || true
+    echo "==== diagnose: recent events"
+    "${k[@]}" get events -A --sort-by=.lastTimestamp 2>&1 | tail -40 || true
+  fi
+  local f
+  for f in stack core function registry; do
+    [[ -f "$state/logs/$f.log" ]] || continue
+    echo "==== diagnose: tail of $f.log"
+    tail -30 "$state/logs/$f.log"
+  done
 }
 
 cmd_run() {
@@ -359,6 +385,7 @@ case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
+  diagnose) cmd_diagnose ;;
   inner) cmd_inner ;;
-  *) echo "usage: $0 run|up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 run|up|down|status|diagnose" >&2; exit 2 ;;
 esac

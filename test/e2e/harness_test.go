@@ -35,7 +35,7 @@ const (
 	// Crossplane flaps Ready under load, so "first Ready" proves little.
 	stable = 8 * time.Second
 	// settle bounds how long a claim may take to become Ready and stable.
-	settle = 4 * time.Minute
+	settle = 6 * time.Minute
 	poll   = 500 * time.Millisecond
 )
 
