@@ -1,0 +1,273 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
+)
+
+// The revision test uses a Composition of its own, so it never changes the
+// shipped one other tests compose with (the definition's default
+// Composition stays the shipped one).
+const (
+	revComposition = "xperformers-e2e-revisions"
+	revNS          = "e2e-revisions"
+	channelLabel   = "hourglass.eigenlayer.io/channel"
+)
+
+var compositionRevisionGVK = schema.GroupVersionKind{Group: "apiextensions.crossplane.io", Version: "v1", Kind: "CompositionRevision"}
+
+// readYAML reads one object from a file of the repository.
+func (e *env) readYAML(t *testing.T, rel string) *unstructured.Unstructured {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(e.root, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal(b, &u.Object); err != nil {
+		t.Fatalf("%s: %v", rel, err)
+	}
+	return u
+}
+
+func (e *env) applyObject(t *testing.T, u *unstructured.Unstructured) {
+	t.Helper()
+	b, err := yaml.Marshal(u.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustKubectl(t, b, "apply", "-f", "-")
+}
+
+// testComposition is a Composition file of the repository renamed for this
+// test, on the given channel.
+func (e *env) testComposition(t *testing.T, rel, channel string) *unstructured.Unstructured {
+	t.Helper()
+	u := e.readYAML(t, rel)
+	u.SetName(revComposition)
+	l := u.GetLabels()
+	l[channelLabel] = channel
+	u.SetLabels(l)
+	return u
+}
+
+// revisionClaim is an example claim of examples/revisions/ moved to this
+// test's namespace and Composition.
+func (e *env) revisionClaim(t *testing.T, file, name string) claim {
+	t.Helper()
+	u := e.readYAML(t, filepath.Join("examples", "revisions", file))
+	u.SetNamespace(revNS)
+	u.SetName(name)
+	if err := unstructured.SetNestedField(u.Object, revComposition, "spec", "compositionRef", "name"); err != nil {
+		t.Fatal(err)
+	}
+	return claim{obj: u}
+}
+
+// revision waits for the test Composition's revision number n and checks
+// it carries the channel label; it returns its name.
+func (e *env) revision(t *testing.T, n int64, channel string) string {
+	t.Helper()
+	var name string
+	eventually(t, time.Minute, fmt.Sprintf("CompositionRevision %d of %s", n, revComposition), func(ctx context.Context) error {
+		l := &unstructured.UnstructuredList{}
+		l.SetGroupVersionKind(compositionRevisionGVK.GroupVersion().WithKind("CompositionRevisionList"))
+		if err := e.c.List(ctx, l, client.MatchingLabels{"crossplane.io/composition-name": revComposition}); err != nil {
+			return err
+		}
+		for _, r := range l.Items {
+			if got, _, _ := unstructured.NestedInt64(r.Object, "spec", "revision"); got != n {
+				continue
+			}
+			if c := r.GetLabels()[channelLabel]; c != channel {
+				return fmt.Errorf("revision %d %s has channel %q, want %q", n, r.GetName(), c, channel)
+			}
+			name = r.GetName()
+			return nil
+		}
+		return fmt.Errorf("%d revisions, none numbered %d", len(l.Items), n)
+	})
+	return name
+}
+
+// xrRevision is the CompositionRevision the claim's XR composes with.
+func (e *env) xrRevision(ctx context.Context, ns, name string) (string, error) {
+	xrs := &unstructured.UnstructuredList{}
+	xrs.SetGroupVersionKind(xperformerGVK.GroupVersion().WithKind("XPerformerList"))
+	if err := e.c.List(ctx, xrs, client.MatchingLabels{"crossplane.io/claim-name": name, "crossplane.io/claim-namespace": ns}); err != nil {
+		return "", err
+	}
+	if len(xrs.Items) != 1 {
+		return "", fmt.Errorf("%d XRs for %s/%s", len(xrs.Items), ns, name)
+	}
+	x := xrs.Items[0].Object
+	if r, ok, _ := unstructured.NestedString(x, "spec", "compositionRevisionRef", "name"); ok {
+		return r, nil
+	}
+	r, _, _ := unstructured.NestedString(x, "spec", "crossplane", "compositionRevisionRef", "name")
+	return r, nil
+}
+
+// readinessPeriod is the readiness probe period of a Deployment's performer
+// container: the platform default the test's Composition revisions change.
+func readinessPeriod(d appsv1.Deployment) int32 {
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.ReadinessProbe != nil {
+			return c.ReadinessProbe.PeriodSeconds
+		}
+	}
+	return 0
+}
+
+// deploymentOn waits until the claim runs alone on one Deployment composed
+// by revision rev with the given readiness period, stably, and returns it.
+func (e *env) deploymentOn(t *testing.T, ns, name, rev string, period int32) appsv1.Deployment {
+	t.Helper()
+	var d appsv1.Deployment
+	e.running(t, ns, name, "v1.5.0")
+	steadily(t, 2*time.Minute, stable, fmt.Sprintf("%s/%s on %s, readiness period %ds", ns, name, rev, period), func(ctx context.Context) error {
+		got, err := e.xrRevision(ctx, ns, name)
+		if err != nil {
+			return err
+		}
+		if got != rev {
+			return fmt.Errorf("XR composes with %s, want %s", got, rev)
+		}
+		ds, err := e.deployments(ctx, ns, name)
+		if err != nil {
+			return err
+		}
+		if len(ds) != 1 {
+			return fmt.Errorf("%d Deployments %v", len(ds), deploymentNames(ds))
+		}
+		if p := readinessPeriod(ds[0]); p != period {
+			return fmt.Errorf("Deployment %s has readiness period %ds, want %ds", ds[0].Name, p, period)
+		}
+		d = ds[0]
+		return nil
+	})
+	return d
+}
+
+// unchanged checks, for a hold, that the claim's only Deployment is still d,
+// untouched (same UID and generation), and its XR still on rev.
+func (e *env) unchanged(t *testing.T, ns, name, rev string, d appsv1.Deployment, hold time.Duration) {
+	t.Helper()
+	steadily(t, 2*hold+time.Minute, hold, fmt.Sprintf("%s/%s unchanged on %s", ns, name, rev), func(ctx context.Context) error {
+		got, err := e.xrRevision(ctx, ns, name)
+		if err != nil {
+			return err
+		}
+		if got != rev {
+			return fmt.Errorf("XR composes with %s, want %s still", got, rev)
+		}
+		ds, err := e.deployments(ctx, ns, name)
+		if err != nil {
+			return err
+		}
+		if len(ds) != 1 || ds[0].UID != d.UID || ds[0].Generation != d.Generation {
+			return fmt.Errorf("Deployments %v; want only %s (uid %s, generation %d) untouched", deploymentNames(ds), d.Name, d.UID, d.Generation)
+		}
+		return nil
+	})
+}
+
+// TestCompositionRevisions publishes revisions of a Composition on channels
+// and shows what reaches which claim: a claim pinned to a revision
+// (compositionUpdatePolicy Manual + compositionRevisionRef) keeps its
+// Deployment while claims following a channel (compositionRevisionSelector)
+// take the change, and promoting the pinned claim rolls the change out
+// blue-green. The change is a platform default in the function input (the
+// readiness probe period, 5s → 7s), which changes the pod template.
+func TestCompositionRevisions(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	xc := xclient(t, e)
+	e.ensureNamespace(t, revNS)
+	defer func() {
+		e.mustKubectl(t, nil, "delete", "composition", revComposition, "--ignore-not-found")
+	}()
+
+	// Revision 1: the shipped Composition, on the stable channel.
+	e.applyObject(t, e.testComposition(t, "compositions/xperformer.yaml", "stable"))
+	rev1 := e.revision(t, 1, "stable")
+
+	pinned := e.revisionClaim(t, "pinned.yaml", "pinned")
+	if err := unstructured.SetNestedField(pinned.obj.Object, rev1, "spec", "compositionRevisionRef", "name"); err != nil {
+		t.Fatal(err)
+	}
+	stableClaim := e.revisionClaim(t, "stable-channel.yaml", "stable")
+	canaryClaim := e.revisionClaim(t, "canary-channel.yaml", "canary")
+	for _, c := range []claim{pinned, stableClaim} {
+		e.apply(t, c)
+		defer e.deleteClaim(t, c.namespace(), c.name())
+	}
+	dPinned := e.deploymentOn(t, revNS, "pinned", rev1, 5)
+	dStable := e.deploymentOn(t, revNS, "stable", rev1, 5)
+
+	t.Run("canary revision reaches only canary claims", func(t *testing.T) {
+		e.applyObject(t, e.testComposition(t, "examples/revisions/composition-canary.yaml", "canary"))
+		rev2 := e.revision(t, 2, "canary")
+		e.apply(t, canaryClaim)
+		t.Cleanup(func() { e.deleteClaim(t, revNS, "canary") })
+		e.deploymentOn(t, revNS, "canary", rev2, 7)
+		e.unchanged(t, revNS, "pinned", rev1, dPinned, 2*stable)
+		e.unchanged(t, revNS, "stable", rev1, dStable, 0)
+	})
+
+	// Promote the change: the same Composition, back on the stable channel.
+	var rev3 string
+	t.Run("promoted to stable, stable claims upgrade blue-green", func(t *testing.T) {
+		rec := recordXR(t, xc, revNS, "stable")
+		s := startSampler(t, xc, revNS, "stable")
+		e.applyObject(t, e.testComposition(t, "examples/revisions/composition-canary.yaml", "stable"))
+		rev3 = e.revision(t, 3, "stable")
+		d := e.deploymentOn(t, revNS, "stable", rev3, 7)
+		if d.Name == dStable.Name {
+			t.Fatalf("the pod template change did not make a new revision Deployment: %s", d.Name)
+		}
+		rec.sawUpgrading(t, dStable.Labels[names.LabelRevision], d.Labels[names.LabelRevision])
+		s.check(t, dStable.Labels[names.LabelRevision], d.Labels[names.LabelRevision])
+		e.unchanged(t, revNS, "pinned", rev1, dPinned, stable)
+	})
+	if rev3 == "" {
+		t.FailNow()
+	}
+
+	t.Run("promoting the pinned claim upgrades it blue-green", func(t *testing.T) {
+		rec := recordXR(t, xc, revNS, "pinned")
+		s := startSampler(t, xc, revNS, "pinned")
+		patch := []byte(`{"spec":{"compositionRevisionRef":{"name":` + strconv.Quote(rev3) + `}}}`)
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(performerGVK)
+		u.SetNamespace(revNS)
+		u.SetName("pinned")
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := e.c.Patch(ctx, u, client.RawPatch(types.MergePatchType, patch)); err != nil {
+			t.Fatal(err)
+		}
+		d := e.deploymentOn(t, revNS, "pinned", rev3, 7)
+		if d.Name == dPinned.Name {
+			t.Fatalf("the pod template change did not make a new revision Deployment: %s", d.Name)
+		}
+		rec.sawUpgrading(t, dPinned.Labels[names.LabelRevision], d.Labels[names.LabelRevision])
+		s.check(t, dPinned.Labels[names.LabelRevision], d.Labels[names.LabelRevision])
+	})
+}
