@@ -48,7 +48,8 @@ publish: xpkg xpkg-provider $(PUBLISH_BIN) ## Push the packages to REGISTRY/ORG:
 	  --ensure-repositories=$(UP_REPOSITORIES) --visibility=$(UP_VISIBILITY) \
 	  $(if $(filter 1,$(UP_DRAFT)),--draft) $(if $(filter 1,$(PUBLISH)),--push)
 
-# The push test runs the local OCI registry binary; with
-# HOURGLASS_REQUIRE_TOOLS=1 its absence fails instead of skipping.
-test-publish: tool-registry ## Publisher, GitOps health check and monitoring example tests.
-	TOOLS_BIN=$(TOOLS_BIN) HOURGLASS_REQUIRE_TOOLS=1 $(GO) test -count=1 ./internal/publish/... ./cmd/publish/... ./examples/gitops/... ./examples/monitoring/...
+# The push test runs the local OCI registry binary, the GitOps and docs
+# tests the crossplane CLI (resource validate); with
+# HOURGLASS_REQUIRE_TOOLS=1 their absence fails instead of skipping.
+test-publish: tool-registry tool-crossplane-cli ## Publisher, GitOps health checks, monitoring example and docs tests.
+	TOOLS_BIN=$(TOOLS_BIN) HOURGLASS_REQUIRE_TOOLS=1 $(GO) test -count=1 ./internal/publish/... ./cmd/publish/... ./examples/gitops/... ./examples/monitoring/... ./docs/...
