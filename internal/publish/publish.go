@@ -154,10 +154,11 @@ func load(dir string, p Package) (Artifact, error) {
 		return a, nil
 	}
 
-	// The xpkgs are Docker schema 2 images (what `crossplane xpkg build`
-	// writes), so the index is a Docker manifest list, as `crossplane xpkg
-	// push` makes for several package files.
-	idx := mutate.IndexMediaType(empty.Index, types.DockerManifestList)
+	// An OCI image index over the per-platform xpkgs (Docker schema 2
+	// images, as `crossplane xpkg build` writes them): what `crossplane xpkg
+	// push` writes for several package files, and the index type that may
+	// carry the artifactType go-containerregistry puts in each descriptor.
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	seen := map[string]bool{}
 	for _, arch := range p.Arches {
 		if seen[arch] {
@@ -186,7 +187,7 @@ func load(dir string, p Package) (Artifact, error) {
 		if err != nil {
 			return a, errors.Wrapf(err, errFmtDigest, file)
 		}
-		plat := v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}
+		plat := v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant, OSVersion: cfg.OSVersion}
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{
 			Add:        img,
 			Descriptor: v1.Descriptor{MediaType: mt, Platform: &plat},

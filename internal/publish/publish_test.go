@@ -1,7 +1,9 @@
 package publish
 
 import (
+	"archive/tar"
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -44,13 +47,53 @@ func writeXpkg(t *testing.T, dir, file, os_, arch string) v1.Hash {
 	return d
 }
 
+// writeConfig writes a Configuration xpkg whose package.yaml depends on
+// the given package and version constraint, and returns its digest.
+func writeConfig(t *testing.T, dir, file, dependsOn string) v1.Hash {
+	t.Helper()
+	meta := "apiVersion: meta.pkg.crossplane.io/v1\nkind: Configuration\nmetadata:\n  name: configuration-performer\n" +
+		"spec:\n  crossplane:\n    version: \">=v2.4.0\"\n" + dependsOn +
+		"\n---\napiVersion: apiextensions.crossplane.io/v1\nkind: CompositeResourceDefinition\nmetadata:\n  name: xperformers.hourglass.eigenlayer.io\n"
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	if err := tw.WriteHeader(&tar.Header{Name: "package.yaml", Mode: 0o644, Size: int64(len(meta))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write([]byte(meta)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b.Bytes())), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, _ := name.NewTag("example.org/test/configuration:v0.0.0")
+	if err := tarball.WriteToFile(filepath.Join(dir, file), tag, img); err != nil {
+		t.Fatal(err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// depends is the dependsOn the project's crossplane.yaml has.
+const depends = "  dependsOn:\n  - apiVersion: pkg.crossplane.io/v1\n    kind: Function\n    package: xpkg.upbound.io/hourglass-xp/function-performer\n    version: \">=v0.1.0\"\n"
+
 // fixture writes the three packages of DefaultPackages for amd64 and arm64
 // and returns the digest of each file by name.
 func fixture(t *testing.T) (string, map[string]v1.Hash) {
 	t.Helper()
 	dir := t.TempDir()
 	d := map[string]v1.Hash{
-		"configuration-performer.xpkg": writeXpkg(t, dir, "configuration-performer.xpkg", "", ""),
+		"configuration-performer.xpkg": writeConfig(t, dir, "configuration-performer.xpkg", depends),
 	}
 	for _, p := range []string{"function-performer", "provider-hourglass"} {
 		for _, a := range []string{"amd64", "arm64"} {

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // startRegistry runs the local OCI registry (go-containerregistry's
@@ -120,6 +121,9 @@ func TestRunPushLocalRegistry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if m.MediaType != types.OCIImageIndex {
+			t.Errorf("%s: index media type %s, want %s as crossplane xpkg push writes", p, m.MediaType, types.OCIImageIndex)
+		}
 		got := map[string]string{}
 		for _, d := range m.Manifests {
 			got[d.Platform.String()] = d.Digest.String()
@@ -203,7 +207,7 @@ func TestRunDryRun(t *testing.T) {
 		"OtherRegistry": {
 			reason:   "Other registries need no repository step.",
 			registry: strings.TrimPrefix(trap.URL, "http://"), ensure: EnsureAuto,
-			want:    []string{"would push, in this order:"},
+			want:    []string{"would push, in this order:", "warning: configuration-performer depends on xpkg.upbound.io/hourglass-xp/function-performer, not on"},
 			notWant: []string{"Upbound repositories"},
 		},
 	}

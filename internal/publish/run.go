@@ -67,6 +67,12 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	if err != nil {
 		return err
 	}
+	// A Configuration whose dependsOn rejects the versions published with
+	// it would never install: stop before pushing anything.
+	warnings, err := CheckDependencies(as, o.Version)
+	if err != nil {
+		return err
+	}
 	policy := "draft"
 	if o.PublishPolicy {
 		policy = "publish"
@@ -74,6 +80,7 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 
 	if !o.Push {
 		fmt.Fprintf(w, "publish: dry run, nothing is written (PUBLISH=1 or --push pushes)\n")
+		warn(w, warnings)
 		if ensure {
 			token := "not set: a push would fail"
 			if o.Getenv(EnvUpboundToken) != "" {
@@ -89,6 +96,7 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 		return nil
 	}
 
+	warn(w, warnings)
 	if ensure {
 		fmt.Fprintf(w, "publish: making sure the Upbound repositories exist (%s, %s policy)\n", o.Visibility, policy)
 		c, err := NewUpboundClient(ctx, o.UpboundAPI, o.Getenv(EnvUpboundToken), o.HTTPClient)
@@ -110,6 +118,12 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	fmt.Fprintf(w, "publish: pushing\n")
 	Describe(w, as)
 	return Push(ctx, w, as, append([]remote.Option{remote.WithAuthFromKeychain(kc)}, o.RemoteOptions...)...)
+}
+
+func warn(w io.Writer, warnings []string) {
+	for _, msg := range warnings {
+		fmt.Fprintf(w, "warning: %s\n", msg)
+	}
 }
 
 func ensureRepositories(o Options) (bool, error) {
