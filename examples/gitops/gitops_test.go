@@ -160,7 +160,14 @@ func TestArgoCDConfigMap(t *testing.T) {
 // in flux/avs.yaml.
 func fluxExprs(t *testing.T) []map[string]string {
 	t.Helper()
-	b, err := os.ReadFile("flux/avs.yaml")
+	return fluxExprsOf(t, "flux/avs.yaml", "Performer")
+}
+
+// fluxExprsOf returns the health expressions for kind of every
+// Kustomization in file.
+func fluxExprsOf(t *testing.T, file, kind string) []map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,13 +182,13 @@ func fluxExprs(t *testing.T) []map[string]string {
 			t.Fatal(err)
 		}
 		for _, e := range k.Spec.HealthCheckExprs {
-			if e["kind"] == "Performer" {
+			if e["kind"] == kind {
 				out = append(out, e)
 			}
 		}
 	}
 	if len(out) == 0 {
-		t.Fatal("flux/avs.yaml: no health check for Performer")
+		t.Fatalf("%s: no health check for %s", file, kind)
 	}
 	return out
 }
@@ -234,6 +241,37 @@ func TestFluxHealth(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestFluxPlatformHealth checks the Configuration health check of
+// flux/platform.yaml on the conditions Crossplane's package manager writes
+// (Installed, Healthy with reason UnhealthyPackageRevision).
+func TestFluxPlatformHealth(t *testing.T) {
+	exprs := fluxExprsOf(t, "flux/platform.yaml", "Configuration")[0]
+	cond := func(typ, status, reason string) map[string]any {
+		return map[string]any{"type": typ, "status": status, "reason": reason}
+	}
+	cases := map[string]struct {
+		reason string
+		conds  []any
+		want   string
+	}{
+		"Healthy":    {reason: "Installed and healthy: the platform is ready.", conds: []any{cond("Installed", "True", "ActivePackageRevision"), cond("Healthy", "True", "HealthyPackageRevision")}, want: "Current"},
+		"Unhealthy":  {reason: "An unhealthy revision (e.g. a dependency that cannot install) fails fast.", conds: []any{cond("Installed", "True", "ActivePackageRevision"), cond("Healthy", "False", "UnhealthyPackageRevision")}, want: "Failed"},
+		"Installing": {reason: "Still unpacking: wait.", conds: []any{cond("Installed", "False", "UnpackingPackage"), cond("Healthy", "Unknown", "UnknownPackageRevisionHealth")}, want: "InProgress"},
+		"NoStatus":   {reason: "Just created: wait.", want: "InProgress"},
+	}
+	for n, tc := range cases {
+		t.Run(n, func(t *testing.T) {
+			obj := map[string]any{"apiVersion": "pkg.crossplane.io/v1", "kind": "Configuration", "metadata": map[string]any{"name": "configuration-performer"}, "spec": map[string]any{}}
+			if tc.conds != nil {
+				obj["status"] = map[string]any{"conditions": tc.conds}
+			}
+			if got := fluxHealth(t, exprs, obj); got != tc.want {
+				t.Errorf("%s\nwant %s, got %s", tc.reason, tc.want, got)
+			}
+		})
 	}
 }
 
