@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Kill and restart the composition function process of the local stack
-# (cluster/stack.sh), for the live tests that show an upgrade survives a
-# function crash. The function runs inside the stack's private network, mount
+# Kill and restart a process of the local stack (cluster/stack.sh): the
+# composition function or Crossplane core, for the live tests that show an
+# upgrade survives a crash. Both run inside the stack's private network, mount
 # and PID namespace; this script enters those namespaces (nsenter, so it needs
 # the same privileges as the stack: root) and never touches anything outside.
 #
-#   function-process.sh kill    SIGKILL the function (a crash, no clean exit)
-#   function-process.sh start   start it again exactly as the stack did
-#                               (same binary, arguments and environment)
-#   function-process.sh status  print "running <pid>" or "stopped"
+#   stack-process.sh kill PROCESS    SIGKILL it (a crash, no clean exit)
+#   stack-process.sh start PROCESS   start it again exactly as the stack did
+#                                    (same binary, arguments, environment)
+#   stack-process.sh status PROCESS  print "running <pid>" or "stopped"
+#
+# PROCESS is function or core: the stack writes their PIDs (as seen inside
+# the namespace) to $STATE_DIR/PROCESS.pid and their logs to
+# $STATE_DIR/logs/PROCESS.log.
 #
 # STATE_DIR is the stack's state directory (default: _output/cluster, or the
 # directory "cluster" beside $KUBECONFIG when that is set).
@@ -19,7 +23,12 @@ if [[ -z "${STATE_DIR:-}" ]]; then
   if [[ -n "${KUBECONFIG:-}" ]]; then STATE_DIR="$(cd "$(dirname "$KUBECONFIG")" && pwd)/cluster"; else STATE_DIR="$root/_output/cluster"; fi
 fi
 state="$STATE_DIR"
-die() { echo "function-process: $*" >&2; exit 1; }
+die() { echo "stack-process: $*" >&2; exit 1; }
+verb="${1:-}" proc="${2:-}"
+case "$proc" in
+  function|core) ;;
+  *) echo "usage: $0 kill|start|status function|core" >&2; exit 2 ;;
+esac
 
 [[ -f "$state/stack.pid" ]] || die "no stack in $state (stack.pid missing)"
 unshare_pid=$(cat "$state/stack.pid")
@@ -32,36 +41,36 @@ init=$(cat "/proc/$unshare_pid/task/$unshare_pid/children" 2>/dev/null | awk '{p
 # where /proc is the namespace's own and PIDs are the ones stack.sh wrote.
 inside() { nsenter --target "$init" --net --mount --pid -- "$@"; }
 
-case "${1:-}" in
+case "$verb" in
   kill)
     # Save the command line and environment first: start replays them.
     inside bash -euc '
-      state=$1; pid=$(cat "$state/function.pid")
-      kill -0 "$pid" 2>/dev/null || { echo "function-process: function $pid not running" >&2; exit 1; }
-      cp "/proc/$pid/cmdline" "$state/function.cmdline"
-      cp "/proc/$pid/environ" "$state/function.environ"
+      state=$1 proc=$2; pid=$(cat "$state/$proc.pid")
+      kill -0 "$pid" 2>/dev/null || { echo "stack-process: $proc $pid not running" >&2; exit 1; }
+      cp "/proc/$pid/cmdline" "$state/$proc.cmdline"
+      cp "/proc/$pid/environ" "$state/$proc.environ"
       kill -KILL "$pid"
       while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
-      echo "killed $pid"' _ "$state"
+      echo "killed $proc $pid"' _ "$state" "$proc"
     ;;
   start)
-    [[ -f "$state/function.cmdline" ]] || die "no saved command line; kill it with this script first"
+    [[ -f "$state/$proc.cmdline" ]] || die "no saved command line for $proc; kill it with this script first"
     inside bash -euc '
-      state=$1
-      if pid=$(cat "$state/function.pid" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; then
-        echo "function-process: already running ($pid)" >&2; exit 1
+      state=$1 proc=$2
+      if pid=$(cat "$state/$proc.pid" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; then
+        echo "stack-process: $proc already running ($pid)" >&2; exit 1
       fi
-      mapfile -d "" -t argv <"$state/function.cmdline"
-      mapfile -d "" -t envv <"$state/function.environ"
-      # setsid: the function outlives this shell; the namespace reaps it.
-      setsid env -i "${envv[@]}" "${argv[@]}" >>"$state/logs/function.log" 2>&1 </dev/null &
-      echo $! >"$state/function.pid"
-      echo "started $!"' _ "$state"
+      mapfile -d "" -t argv <"$state/$proc.cmdline"
+      mapfile -d "" -t envv <"$state/$proc.environ"
+      # setsid: it outlives this shell; the namespace reaps it at stack down.
+      setsid env -i "${envv[@]}" "${argv[@]}" >>"$state/logs/$proc.log" 2>&1 </dev/null &
+      echo $! >"$state/$proc.pid"
+      echo "started $proc $!"' _ "$state" "$proc"
     ;;
   status)
     inside bash -euc '
-      state=$1; pid=$(cat "$state/function.pid" 2>/dev/null || true)
-      if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then echo "running $pid"; else echo stopped; fi' _ "$state"
+      state=$1 proc=$2; pid=$(cat "$state/$proc.pid" 2>/dev/null || true)
+      if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then echo "running $pid"; else echo stopped; fi' _ "$state" "$proc"
     ;;
-  *) echo "usage: $0 kill|start|status" >&2; exit 2 ;;
+  *) echo "usage: $0 kill|start|status function|core" >&2; exit 2 ;;
 esac

@@ -90,6 +90,9 @@ type trafficSampler struct {
 	violations []string
 	serving    []string        // distinct consecutive serving revisions
 	deploys    map[string]bool // Deployment names seen
+	// traffic is every hourglass.eigenlayer.io/traffic label value seen on
+	// each revision's Deployment.
+	traffic map[string]map[string]bool
 	// overlap is true when a sample saw the previously serving revision's
 	// Deployment still present after traffic had moved: the drain.
 	overlap bool
@@ -99,7 +102,7 @@ func startSampler(t *testing.T, c client.Client, ns, performer string) *trafficS
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(maxSamples)*sampleEvery+time.Minute)
 	s := &trafficSampler{c: c, ns: ns, performer: performer, sv: names.Service(performer),
-		cancel: cancel, done: make(chan struct{}), deploys: map[string]bool{}}
+		cancel: cancel, done: make(chan struct{}), deploys: map[string]bool{}, traffic: map[string]map[string]bool{}}
 	go func() {
 		defer close(s.done)
 		for i := 0; i < maxSamples; i++ {
@@ -187,6 +190,11 @@ func (s *trafficSampler) sample(ctx context.Context) {
 	}
 	for _, d := range ds.Items {
 		s.deploys[d.Name] = true
+		r := d.Labels[names.LabelRevision]
+		if s.traffic[r] == nil {
+			s.traffic[r] = map[string]bool{}
+		}
+		s.traffic[r][d.Labels[names.LabelTraffic]] = true
 		if n := len(s.serving); n > 1 && d.Labels[names.LabelRevision] == s.serving[n-2] {
 			s.overlap = true
 		}
@@ -200,8 +208,8 @@ func (s *trafficSampler) check(t *testing.T, want ...string) {
 	s.stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t.Logf("EndpointSlices of %s/%s: %d samples every %s, serving revisions %v, Deployments seen %v",
-		s.ns, s.sv, s.samples, sampleEvery, s.serving, keys(s.deploys))
+	t.Logf("EndpointSlices of %s/%s: %d samples every %s, serving revisions %v, Deployments seen %v, their traffic labels %v",
+		s.ns, s.sv, s.samples, sampleEvery, s.serving, keys(s.deploys), s.traffic)
 	if s.samples < 20 {
 		t.Errorf("only %d EndpointSlice samples; the sampler did not run", s.samples)
 	}
@@ -214,6 +222,20 @@ func (s *trafficSampler) check(t *testing.T, want ...string) {
 	}
 	if !slices.Equal(s.serving, want) {
 		t.Errorf("serving revisions were %v, want %v", s.serving, want)
+	}
+}
+
+// labelled fails unless revision rev's Deployment was seen with each of the
+// traffic labels want (kubectl -L hourglass.eigenlayer.io/traffic shows
+// what serves).
+func (s *trafficSampler) labelled(t *testing.T, rev string, want ...string) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range want {
+		if !s.traffic[rev][w] {
+			t.Errorf("revision %s's Deployment never labelled %s=%s; seen %v", rev, names.LabelTraffic, w, keys(s.traffic[rev]))
+		}
 	}
 }
 
@@ -456,6 +478,8 @@ func TestUpgradeBlueGreen(t *testing.T) {
 		if !s.overlap {
 			t.Errorf("revision %s's Deployment was never seen draining after the switch", rev1)
 		}
+		s.labelled(t, rev1, names.TrafficServing, names.TrafficDraining)
+		s.labelled(t, rev2, names.TrafficServing)
 		rev1 = rev2
 	})
 
@@ -472,6 +496,7 @@ func TestUpgradeBlueGreen(t *testing.T) {
 		// running also proved v3's Deployment is gone.
 		t.Logf("v3 (%s) superseded by v4 (%s) mid-upgrade; Running %.1fs after the edit", rev3, rev4, time.Since(t0).Seconds())
 		s.check(t, rev1, rev4)
+		s.labelled(t, rev3, names.TrafficCandidate)
 	})
 }
 
@@ -534,70 +559,80 @@ func TestUpgradeFailedGreen(t *testing.T) {
 			}
 			t.Logf("reverted: green %s removed, %s serving, not Degraded", green, rev1)
 			s.check(t, rev1)
+			s.labelled(t, green, names.TrafficCandidate)
 		})
 	}
 }
 
-// TestUpgradeFunctionRestart kills the function process mid-upgrade (SIGKILL,
-// through test/e2e/function-process.sh, which enters the stack's namespaces),
-// changes the version while it is down, and restarts it as the stack does:
-// the upgrade completes from the observed state alone. Not parallel: the
-// other tests would see their compositions fail while the function is down.
-func TestUpgradeFunctionRestart(t *testing.T) {
+// TestUpgradeSurvivesRestart kills the function process, then Crossplane
+// core, mid-upgrade (SIGKILL, through test/e2e/stack-process.sh, which enters
+// the stack's namespaces), changes the version while it is down, and starts
+// it again as the stack does: the upgrade completes from the observed state
+// alone. Not parallel: the other tests would see their claims stall while a
+// process is down.
+func TestUpgradeSurvivesRestart(t *testing.T) {
 	e := setup(t)
 	xc := xclient(t, e)
-	const ns, name = "e2e-upgrade-restart", "restart"
-	c := newClaim(ns, name, upgradeSpec(goodRepo, "v1.0.0", 300))
-	e.apply(t, c)
-	defer e.deleteClaim(t, ns, name)
-	rev1, _ := e.running(t, ns, name, "v1.0.0")
+	const ns = "e2e-upgrade-restart"
+	for _, proc := range []string{"function", "core"} {
+		t.Run(proc, func(t *testing.T) {
+			name := "restart-" + proc
+			c := newClaim(ns, name, upgradeSpec(goodRepo, "v1.0.0", 300))
+			e.apply(t, c)
+			defer e.deleteClaim(t, ns, name)
+			rev1, _ := e.running(t, ns, name, "v1.0.0")
 
-	s := startSampler(t, xc, ns, name)
-	e.setSpec(t, c, upgradeSpec(faultRepo("not-ready"), "v2.0.0", 300))
-	rev2 := e.upgrading(t, ns, name, rev1, "v2.0.0")
+			s := startSampler(t, xc, ns, name)
+			// v2 never becomes ready: the upgrade is in flight when the
+			// process dies.
+			e.setSpec(t, c, upgradeSpec(faultRepo("not-ready"), "v2.0.0", 300))
+			rev2 := e.upgrading(t, ns, name, rev1, "v2.0.0")
 
-	functionProcess(t, e, "kill")
-	started := false
-	t.Cleanup(func() {
-		if !started {
-			functionProcess(t, e, "start")
-		}
-	})
-	t0 := time.Now()
-	e.setSpec(t, c, upgradeSpec(goodRepo, "v3.0.0", 300))
-	// While the function is down nothing is composed for v3 and v1 serves.
-	steadily(t, time.Minute, 5*time.Second, "nothing composed while the function is down", func(ctx context.Context) error {
-		ds, err := e.deployments(ctx, ns, name)
-		if err != nil {
-			return err
-		}
-		for _, d := range ds {
-			if d.Labels[names.LabelK8sVersion] == "v3.0.0" {
-				return fmt.Errorf("a v3 Deployment %s exists although the function is down", d.Name)
-			}
-		}
-		return nil
-	})
-	functionProcess(t, e, "start")
-	started = true
-	rev3, u := e.running(t, ns, name, "v3.0.0")
-	upgradedAfter(t, u, t0)
-	t.Logf("function killed while upgrading %s → %s; after restart %s serves, %s and %s gone: %.1fs after the edit", rev1, rev2, rev3, rev1, rev2, time.Since(t0).Seconds())
-	s.check(t, rev1, rev3)
+			stackProcess(t, e, "kill", proc)
+			started := false
+			t.Cleanup(func() {
+				if !started {
+					stackProcess(t, e, "start", proc)
+				}
+			})
+			t0 := time.Now()
+			e.setSpec(t, c, upgradeSpec(goodRepo, "v3.0.0", 300))
+			// While it is down nothing is composed for v3, and v1 serves.
+			steadily(t, time.Minute, 5*time.Second, proc+" down: nothing composed for v3", func(ctx context.Context) error {
+				ds, err := e.deployments(ctx, ns, name)
+				if err != nil {
+					return err
+				}
+				for _, d := range ds {
+					if d.Labels[names.LabelK8sVersion] == "v3.0.0" {
+						return fmt.Errorf("a v3 Deployment %s exists although %s is down", d.Name, proc)
+					}
+				}
+				return nil
+			})
+			stackProcess(t, e, "start", proc)
+			started = true
+			rev3, u := e.running(t, ns, name, "v3.0.0")
+			upgradedAfter(t, u, t0)
+			t.Logf("%s killed while upgrading %s → %s; after its restart %s serves, %s and %s gone: %.1fs after the edit",
+				proc, rev1, rev2, rev3, rev1, rev2, time.Since(t0).Seconds())
+			s.check(t, rev1, rev3)
+		})
+	}
 }
 
-// functionProcess runs test/e2e/function-process.sh kill|start against the
-// stack whose kubeconfig the tests use.
-func functionProcess(t *testing.T, e *env, verb string) {
+// stackProcess runs test/e2e/stack-process.sh VERB PROCESS against the stack
+// whose kubeconfig the tests use.
+func stackProcess(t *testing.T, e *env, verb, proc string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	script := filepath.Join(e.root, "test", "e2e", "function-process.sh")
-	cmd := exec.CommandContext(ctx, "bash", script, verb)
+	script := filepath.Join(e.root, "test", "e2e", "stack-process.sh")
+	cmd := exec.CommandContext(ctx, "bash", script, verb, proc)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.kubeconfig)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", script, verb, err, out)
+		t.Fatalf("%s %s %s: %v\n%s", script, verb, proc, err, out)
 	}
-	t.Logf("function-process.sh %s: %s", verb, strings.TrimSpace(string(out)))
+	t.Logf("stack-process.sh %s %s: %s", verb, proc, strings.TrimSpace(string(out)))
 }
