@@ -86,6 +86,13 @@ cmd_up() {
   setsid "$FORWARD_BIN" -listen "tcp:127.0.0.1:$API_PORT" -to "unix:$state/apiserver.sock" \
     >"$state/logs/forward-host.log" 2>&1 </dev/null &
   echo $! >"$state/forward.pid"
+  sleep 0.3
+  if ! alive "$state/forward.pid"; then
+    cat "$state/logs/forward-host.log" >&2
+    echo "stack: cannot listen on 127.0.0.1:$API_PORT (set API_PORT to a free port)" >&2
+    cmd_down >/dev/null 2>&1 || true
+    return 1
+  fi
 
   local shown=0 deadline=$(( $(date +%s) + STACK_TIMEOUT ))
   while [[ ! -f "$state/ready" ]]; do
@@ -112,7 +119,12 @@ cmd_up() {
   sed -n "$((shown + 1)),\$p" "$state/logs/stack.log"
   sed "s#server: https://127.0.0.1:[0-9]*#server: https://127.0.0.1:$API_PORT#" "$state/kubeconfig.inner" >"$kubeconfig_out"
   cp "$kubeconfig_out" "$state/kubeconfig"
-  KUBECONFIG="$kubeconfig_out" until_ok 30 "the API server through the forwarder" kubectl get --raw=/readyz
+  if ! KUBECONFIG="$kubeconfig_out" until_ok 30 "the API server through the forwarder" kubectl get --raw=/readyz; then
+    cat "$state/logs/forward-host.log" >&2
+    echo "stack: the forwarder on 127.0.0.1:$API_PORT does not work (port taken? set API_PORT)" >&2
+    cmd_down >/dev/null 2>&1 || true
+    return 1
+  fi
   phase "stack up: KUBECONFIG=$kubeconfig_out"
 }
 
