@@ -74,7 +74,16 @@ test-executor: tool-etcd tool-kubernetes ## Executor client: envtest (etcd + kub
 	HOURGLASS_REQUIRE_TOOLS=1 KUBEBUILDER_ASSETS=$(TOOLS_BIN) $(GO) test -race -count=1 ./pkg/executor/
 TEST_TARGETS += test-executor
 
-# The one command that runs every test; .ci/run calls exactly this.
-test: verify lint test-unit test-examples $(TEST_TARGETS) ## Run every test.
+# The one command that runs every test; .ci/run calls exactly this. Tools
+# are built first, two at a time (each build is itself parallel, but
+# downloads and links are not); then each phase runs in turn and prints how
+# long it took, so a slow CI run says where its time went.
+TEST_PHASES = verify lint test-unit test-examples $(TEST_TARGETS)
+test: ## Run every test.
+	@s=$$(date +%s); $(MAKE) --no-print-directory -j2 tools; echo "test: phase tools took $$(( $$(date +%s) - s ))s"
+	@for p in $(TEST_PHASES); do \
+	  s=$$(date +%s); \
+	  $(MAKE) --no-print-directory $$p || { echo "test: phase $$p FAILED after $$(( $$(date +%s) - s ))s" >&2; exit 1; }; \
+	  echo "test: phase $$p took $$(( $$(date +%s) - s ))s"; \
+	done
 	@echo "test: all passed"
-
