@@ -11,24 +11,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
 )
 
 var block = regexp.MustCompile("(?s)(Before|After)[^\n]*:\n\n```yaml\n(.*?)```")
-
-func crossplaneCLI(t *testing.T) string {
-	t.Helper()
-	p, err := filepath.Abs("../_output/bin/crossplane")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("HOURGLASS_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("crossplane CLI missing at %s: run `make tools`", p)
-		}
-		t.Skipf("crossplane CLI missing at %s: run `make tools`", p)
-	}
-	return p
-}
 
 func validate(t *testing.T, cli, yaml string) (string, error) {
 	t.Helper()
@@ -44,7 +31,7 @@ func validate(t *testing.T, cli, yaml string) (string, error) {
 }
 
 func TestMigrationExamples(t *testing.T) {
-	cli := crossplaneCLI(t)
+	cli := testtools.Bin(t, "crossplane")
 	b, err := os.ReadFile("migration.md")
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
 )
 
 const (
@@ -17,30 +19,12 @@ const (
 	invalidDir = "invalid"
 )
 
-// crossplaneCLI finds the pinned CLI that `make tools` builds. Without it
-// the test skips, unless HOURGLASS_REQUIRE_TOOLS is set, as `make test` does,
-// so CI cannot pass by skipping.
-func crossplaneCLI(t *testing.T) string {
-	t.Helper()
-	p, err := filepath.Abs("../_output/bin/crossplane")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("HOURGLASS_REQUIRE_TOOLS") != "" {
-			t.Fatalf("crossplane CLI missing at %s: run `make tools`", p)
-		}
-		t.Skipf("crossplane CLI missing at %s: run `make tools` (or `make test`)", p)
-	}
-	return p
-}
-
 // validate runs `crossplane resource validate` offline and returns, per
 // resource name, the lines the CLI printed about it.
 func validate(t *testing.T, dir string) map[string][]string {
 	t.Helper()
 	cache := t.TempDir()
-	cmd := exec.Command(crossplaneCLI(t), "resource", "validate", "--crossplane-image=", "--cache-dir="+cache, xrdDir, dir) //nolint:gosec // The pinned CLI on fixed paths.
+	cmd := exec.Command(testtools.Bin(t, "crossplane"), "resource", "validate", "--crossplane-image=", "--cache-dir="+cache, xrdDir, dir) //nolint:gosec // The pinned CLI on fixed paths.
 	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache)
 	out, _ := cmd.CombinedOutput() // Exits non-zero whenever a resource is invalid; the lines tell which.
 	lines := map[string][]string{}

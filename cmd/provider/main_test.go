@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
+
 	"context"
 	"errors"
 	"fmt"
@@ -44,7 +46,7 @@ import (
 // connection Secret, /readyz, /metrics, that a restart loses nothing, and
 // that a performer that stops answering is reported.
 func TestProviderBinary(t *testing.T) {
-	dir := assets(t)
+	dir := testtools.KubebuilderAssets(t)
 	if testing.Short() {
 		t.Skip("builds the provider binary")
 	}
@@ -196,23 +198,6 @@ func TestProviderBinary(t *testing.T) {
 	waitFor(t, kube, key, 30*time.Second, "NotServing", func(pe *v1alpha1.PerformerEndpoint) bool {
 		return pe.Status.AtProvider.Reason == v1alpha1.ReasonNotServing && pe.GetCondition(xpv2.TypeReady).Status == corev1.ConditionFalse
 	})
-}
-
-func assets(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("KUBEBUILDER_ASSETS")
-	if dir == "" {
-		dir, _ = filepath.Abs(filepath.Join("..", "..", "_output", "bin"))
-	}
-	for _, b := range []string{"etcd", "kube-apiserver"} {
-		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
-			if os.Getenv("HOURGLASS_REQUIRE_TOOLS") == "1" {
-				t.Fatalf("needs %s in %s (bash cluster/tools/build.sh etcd|kubernetes): %v", b, dir, err)
-			}
-			t.Skipf("needs %s in %s; build it with bash cluster/tools/build.sh etcd|kubernetes", b, dir)
-		}
-	}
-	return dir
 }
 
 func applyRBAC(t *testing.T, kube client.Client) {

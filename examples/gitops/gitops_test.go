@@ -6,6 +6,8 @@
 package gitops_test
 
 import (
+	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
+
 	"bytes"
 	"fmt"
 	"os"
@@ -351,16 +353,7 @@ func TestNamespaces(t *testing.T) {
 // real `crossplane resource validate` against the definition, so the
 // fixtures hold only fields the API has.
 func TestClaimsValidate(t *testing.T) {
-	cli, err := filepath.Abs("../../_output/bin/crossplane")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(cli); err != nil {
-		if os.Getenv("HOURGLASS_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("crossplane CLI missing at %s: run `make tools`", cli)
-		}
-		t.Skipf("crossplane CLI missing at %s: run `make tools`", cli)
-	}
+	cli := testtools.Bin(t, "crossplane")
 	dir := t.TempDir()
 	claims, _ := filepath.Glob("avs/*/performers/*.yaml")
 	fixtures, _ := filepath.Glob("testdata/status/*.yaml")

@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
+
 	"context"
 	"errors"
 	"io"
@@ -35,26 +37,6 @@ import (
 	"github.com/hourglass-xp/crossplane-hourglass/internal/endpoint"
 )
 
-// assets returns the directory holding etcd and kube-apiserver for envtest:
-// KUBEBUILDER_ASSETS, else the repository's _output/bin. Without them the
-// test is skipped, or fails when HOURGLASS_REQUIRE_TOOLS=1 (make test).
-func assets(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("KUBEBUILDER_ASSETS")
-	if dir == "" {
-		dir, _ = filepath.Abs(filepath.Join("..", "..", "_output", "bin"))
-	}
-	for _, b := range []string{"etcd", "kube-apiserver"} {
-		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
-			if os.Getenv("HOURGLASS_REQUIRE_TOOLS") == "1" {
-				t.Fatalf("envtest needs %s in %s (bash cluster/tools/build.sh etcd|kubernetes): %v", b, dir, err)
-			}
-			t.Skipf("envtest needs %s in %s; build it with bash cluster/tools/build.sh etcd|kubernetes", b, dir)
-		}
-	}
-	return dir
-}
-
 // env is a real API server with the provider's controller running against
 // it. Health checks go to loopback servers chosen by pod name; no pod IP is
 // ever dialled.
@@ -65,7 +47,7 @@ type env struct {
 func startEnv(t *testing.T, health map[string]string) *env {
 	t.Helper()
 	te := &envtest.Environment{
-		BinaryAssetsDirectory: assets(t),
+		BinaryAssetsDirectory: testtools.KubebuilderAssets(t),
 		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "package", "provider", "crds")},
 		ErrorIfCRDPathMissing: true,
 	}

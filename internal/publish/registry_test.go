@@ -1,14 +1,14 @@
 package publish
 
 import (
+	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
+
 	"bufio"
 	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -26,16 +26,7 @@ import (
 // unless HOURGLASS_REQUIRE_TOOLS=1.
 func startRegistry(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join("..", "..", "_output", "bin", "registry")
-	if d := os.Getenv("TOOLS_BIN"); d != "" {
-		bin = filepath.Join(d, "registry")
-	}
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("HOURGLASS_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("registry binary %s: %v (make tool-registry)", bin, err)
-		}
-		t.Skipf("registry binary %s absent (make tool-registry); HOURGLASS_REQUIRE_TOOLS=1 makes this fail", bin)
-	}
+	bin := testtools.Bin(t, "registry")
 	// Port 0: the registry binds localhost on a free port and logs it.
 	cmd := exec.Command(bin, "-port", "0")
 	stderr, err := cmd.StderrPipe()
