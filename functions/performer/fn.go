@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -31,7 +32,6 @@ const (
 	errSetDesiredXR   = "cannot set the desired composite resource"
 	errSetDesiredComp = "cannot set the desired composed resources"
 	errToUnstructured = "cannot convert a composed resource"
-	errRequiredPods   = "cannot get the required pods"
 )
 
 // Function composes Performers.
@@ -117,11 +117,7 @@ func read(req *fnv1.RunFunctionRequest, pl *Platform) (*Performer, *Observed, er
 	if !pl.ObservePods {
 		return p, o, nil
 	}
-	rs, _, err := request.GetRequiredResource(req, RequiredPods)
-	if err != nil {
-		return nil, nil, errors.Wrap(err, errRequiredPods)
-	}
-	o.Pods, err = PodsFrom(rs)
+	o.Pods, err = PodsFrom(RequiredPodsOf(req))
 	return p, o, err
 }
 
@@ -136,11 +132,15 @@ func write(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, res *Res
 	if err != nil {
 		return errors.Wrap(err, errSetDesiredXR)
 	}
-	for k, v := range st {
-		if err := dxr.Resource.SetValue("status."+k, v); err != nil {
-			return errors.Wrap(err, errSetDesiredXR)
-		}
+	// Merged key by key into what earlier steps desired. Not SetValue: it
+	// parses a field path and round-trips each value through JSON, and
+	// these values are JSON-ready already.
+	status, _ := dxr.Resource.Object["status"].(map[string]any)
+	if status == nil {
+		status = make(map[string]any, len(st))
+		dxr.Resource.Object["status"] = status
 	}
+	maps.Copy(status, st)
 	if dxr.ConnectionDetails == nil {
 		dxr.ConnectionDetails = resource.ConnectionDetails{}
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -36,6 +37,37 @@ func PodRequirement(p *Performer) *fnv1.ResourceSelector {
 		Namespace:  new(p.Namespace),
 		Match:      &fnv1.ResourceSelector_MatchLabels{MatchLabels: &fnv1.MatchLabels{Labels: names.Identity(p.Name)}},
 	}
+}
+
+// RequiredPodsOf reads the pods Crossplane passed for RequiredPods, with
+// only what PodOf reads: apiVersion, kind, metadata without managedFields,
+// spec.nodeName and status. The rest of a pod (containers, volumes, the
+// managed fields) is most of it, and converting it twice, protobuf to map
+// and map to typed, was a large part of a call's work for nothing.
+func RequiredPodsOf(req *fnv1.RunFunctionRequest) []resource.Required {
+	items := req.GetRequiredResources()[RequiredPods].GetItems()
+	out := make([]resource.Required, 0, len(items))
+	for _, i := range items {
+		f := i.GetResource().GetFields()
+		meta := f["metadata"].GetStructValue().GetFields()
+		m := make(map[string]any, len(meta))
+		for k, v := range meta {
+			if k != "managedFields" {
+				m[k] = v.AsInterface()
+			}
+		}
+		obj := map[string]any{"metadata": m}
+		for _, k := range []string{"apiVersion", "kind", "status"} {
+			if v, ok := f[k]; ok {
+				obj[k] = v.AsInterface()
+			}
+		}
+		if n, ok := f["spec"].GetStructValue().GetFields()["nodeName"]; ok {
+			obj["spec"] = map[string]any{"nodeName": n.AsInterface()}
+		}
+		out = append(out, resource.Required{Resource: &unstructured.Unstructured{Object: obj}})
+	}
+	return out
 }
 
 // PodsFrom parses the required pods.

@@ -8,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+
 	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
 )
 
@@ -111,5 +113,42 @@ func TestPodRequirement(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]string{"app": "performer", "performer-name": "example"}, got.GetMatchLabels().GetLabels()); diff != "" {
 		t.Errorf("PodRequirement(...) labels: -want, +got:\n%s", diff)
+	}
+}
+
+// TestRequiredPodsOf checks that a pod is read with what PodOf needs and
+// without the bulk it never reads (its containers, its managed fields).
+func TestRequiredPodsOf(t *testing.T) {
+	full := map[string]any{
+		"apiVersion": "v1", "kind": "Pod",
+		"metadata": map[string]any{
+			"name": "p", "namespace": "ns", "labels": map[string]any{"app": "performer"},
+			"creationTimestamp": "2026-11-22T11:59:00Z",
+			"managedFields":     []any{map[string]any{"manager": "kubelet", "operation": "Update"}},
+		},
+		"spec":   map[string]any{"nodeName": "node-1", "containers": []any{map[string]any{"name": "performer", "image": "i"}}},
+		"status": map[string]any{"phase": "Running", "conditions": []any{map[string]any{"type": "Ready", "status": "True"}}},
+	}
+	req := &fnv1.RunFunctionRequest{RequiredResources: map[string]*fnv1.Resources{
+		RequiredPods: {Items: []*fnv1.Resource{{Resource: mustStruct(t, full)}}},
+	}}
+	want := []map[string]any{{
+		"apiVersion": "v1", "kind": "Pod",
+		"metadata": map[string]any{
+			"name": "p", "namespace": "ns", "labels": map[string]any{"app": "performer"},
+			"creationTimestamp": "2026-11-22T11:59:00Z",
+		},
+		"spec":   map[string]any{"nodeName": "node-1"},
+		"status": map[string]any{"phase": "Running", "conditions": []any{map[string]any{"type": "Ready", "status": "True"}}},
+	}}
+	var got []map[string]any
+	for _, r := range RequiredPodsOf(req) {
+		got = append(got, r.Resource.Object)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("RequiredPodsOf(...): -want, +got:\n%s", diff)
+	}
+	if got := RequiredPodsOf(&fnv1.RunFunctionRequest{}); len(got) != 0 {
+		t.Errorf("RequiredPodsOf(no pods): want none, got %v", got)
 	}
 }
