@@ -32,20 +32,31 @@ bench: ## Benchmark RunFunction in process and over gRPC on loopback, every exam
 	@mv $(BENCH_DIR)/new.txt.tmp $(BENCH_DIR)/new.txt
 	@echo "bench: wrote $(BENCH_DIR)/new.txt; compare with: make benchstat OLD=<file or commit>"
 
-# OLD is a results file, or a commit whose benchmarks run from a detached
-# worktree under _output/bench (same BENCH, BENCH_COUNT and BENCH_TIME).
-benchstat: tool-benchstat ## Compare _output/bench/new.txt with OLD (a file, or a commit to benchmark now).
+# OLD is a results file, compared with new.txt of `make bench`; or a
+# commit, benchmarked from a detached worktree under _output/bench
+# round by round with this tree (BENCH_COUNT rounds of -count 1, old then
+# new), so a change in the machine's load hits both sides alike; that
+# rewrites new.txt too.
+BENCH_ROUND = $(GO) test $(FN_PKG) -run '^$$' -bench '$(BENCH)' -benchmem -count 1 -benchtime $(BENCH_TIME)
+
+benchstat: tool-benchstat ## Compare with OLD: a results file (vs. make bench's new.txt), or a commit (both benchmarked now, interleaved).
 	@[[ -n "$(OLD)" ]] || { echo "benchstat: set OLD to a results file or a commit" >&2; exit 1; }
-	@[[ -f $(BENCH_DIR)/new.txt ]] || { echo "benchstat: run 'make bench' first" >&2; exit 1; }
-	@old="$(OLD)"; \
+	@mkdir -p $(BENCH_DIR); old="$(OLD)"; new=$(BENCH_DIR)/new.txt; \
 	if [[ ! -f "$$old" ]]; then \
 	  rev=$$(git rev-parse --short "$(OLD)^{commit}"); wt=$(BENCH_DIR)/worktree-$$rev; old=$(BENCH_DIR)/old-$$rev.txt; \
 	  [[ -d $$wt ]] || git worktree add --detach $$wt $$rev >/dev/null; \
-	  echo "benchstat: benchmarking $$rev in $$wt" >&2; \
-	  (cd $$wt && { $(call bench_load,start); $(BENCH_GO_TEST); $(call bench_load,end); }) > $$old.tmp && mv $$old.tmp $$old; \
-	  git worktree remove --force $$wt; \
+	  trap 'git worktree remove --force '$$wt EXIT; \
+	  { $(call bench_load,start); echo "# old: $$rev"; } | tee $$old.tmp > $$new.tmp; \
+	  for i in $$(seq $(BENCH_COUNT)); do \
+	    echo "benchstat: round $$i/$(BENCH_COUNT): $$rev, then this tree" >&2; \
+	    (cd $$wt && $(BENCH_ROUND)) >> $$old.tmp; \
+	    $(BENCH_ROUND) >> $$new.tmp; \
+	  done; \
+	  $(call bench_load,end) | tee -a $$old.tmp >> $$new.tmp; \
+	  mv $$old.tmp $$old; mv $$new.tmp $$new; \
 	fi; \
-	benchstat "$$old" $(BENCH_DIR)/new.txt
+	[[ -f $$new ]] || { echo "benchstat: run 'make bench' first" >&2; exit 1; }; \
+	benchstat "$$old" $$new
 
 # The function binary served as an installed Function serves it (mTLS,
 # metrics on), the requests of the in-process benchmarks, and cmd/fnbench.
