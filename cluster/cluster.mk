@@ -18,6 +18,9 @@ CONFIG_PKG     := configuration-performer
 # image holds the same binary; kwok only pretends to run the image).
 FUNCTION_BIN   := $(XPKG_WORK)/$(FUNCTION_PKG)/linux-$(HOST_ARCH)/function
 FORWARD_BIN    := $(OUTPUT)/bin/hourglass-forward
+# The real gRPC performer the stack runs behind every fake performer pod
+# (cluster/stack.d/20-performers.sh).
+TESTPERFORMER_BIN := $(OUTPUT)/bin/hourglass-testperformer
 IMGBUILD_BIN   := $(OUTPUT)/bin/hourglass-imgbuild
 API_PORT       ?= 36443
 E2E_FLAGS      ?=
@@ -39,6 +42,9 @@ $(FORWARD_BIN): cluster/forward/main.go
 
 $(IMGBUILD_BIN): cluster/imgbuild/main.go go.mod go.sum
 	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cluster/imgbuild
+
+$(TESTPERFORMER_BIN): $(wildcard cmd/testperformer/*.go internal/testperformer/*.go internal/names/*.go) go.mod go.sum
+	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/testperformer
 
 # ---- packages -----------------------------------------------------------------
 
@@ -78,12 +84,15 @@ $(XPKG_DIR)/$(CONFIG_PKG).xpkg: $(CONFIG_META) $(wildcard examples/*.yaml) | too
 CROSSPLANE_CRDS = $(shell cd cluster/tools/crossplane-core && GOFLAGS=-mod=mod $(GO) list -m -f '{{.Dir}}' github.com/crossplane/crossplane/v2)/cluster/crds
 
 STACK_ENV = env OUTPUT=$(OUTPUT) TOOLS_BIN=$(TOOLS_BIN) FORWARD_BIN=$(FORWARD_BIN) FUNCTION_BIN=$(FUNCTION_BIN) \
+	PROVIDER_BIN=$(PROVIDER_HOST_BIN) TESTPERFORMER_BIN=$(TESTPERFORMER_BIN) \
 	XPKG_DIR=$(XPKG_DIR) PKG_VERSION=$(XPKG_VERSION) API_PORT=$(API_PORT) \
 	XDG_CACHE_HOME=$(CROSSPLANE_CACHE)
 STACK = $(STACK_ENV) bash cluster/stack.sh
 STACK_START = $(STACK_ENV) CROSSPLANE_CRDS=$(CROSSPLANE_CRDS) bash cluster/stack.sh
 
-STACK_DEPS = cluster-tools xpkg $(FUNCTION_BIN)
+# The Configuration depends on the Function and the Provider packages; the
+# stack pushes both and runs their binaries as processes.
+STACK_DEPS = cluster-tools xpkg xpkg-provider $(FUNCTION_BIN) $(PROVIDER_HOST_BIN) $(TESTPERFORMER_BIN)
 
 run: $(STACK_DEPS) ## Start the local stack, apply the examples, wait for Ctrl-C, tear down.
 	@$(STACK_START) run

@@ -165,12 +165,12 @@ cmd_diagnose() {
   if [[ -f "$kubeconfig_out" ]]; then
     local k=(kubectl --kubeconfig "$kubeconfig_out" --request-timeout=10s)
     "${k[@]}" get configurations,functions,providers,imageconfigs 2>&1 || true
-    "${k[@]}" get performers,xperformers,deployments,services,pods -A -o wide 2>&1 | grep -v kube-system || true
+    "${k[@]}" get performers,xperformers,deployments,services,pods,performerendpoints -A -o wide 2>&1 | grep -v kube-system || true
     echo "==== diagnose: recent events"
     "${k[@]}" get events -A --sort-by=.lastTimestamp 2>&1 | tail -40 || true
   fi
   local f
-  for f in stack core function registry; do
+  for f in stack core function provider performers registry; do
     [[ -f "$state/logs/$f.log" ]] || continue
     echo "==== diagnose: tail of $f.log"
     tail -30 "$state/logs/$f.log"
@@ -291,7 +291,7 @@ EOF
   until_ok 30 "the registry" crane catalog localhost:5000
   push_packages
 
-  phase "packages: installing the Configuration (Crossplane resolves the Function)"
+  phase "packages: installing the Configuration (Crossplane resolves the Function and the Provider)"
   kubectl apply -f - >/dev/null <<EOF
 apiVersion: pkg.crossplane.io/v1beta1
 kind: ImageConfig

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -193,7 +194,8 @@ func exampleClaims(t *testing.T) map[string]map[string]any {
 
 // observe turns rendered composed resources into what the API server would
 // report once they are up: Deployments available at their generation, the
-// Service with a cluster IP.
+// Service with a cluster IP, PerformerEndpoints as the provider reports a
+// revision whose pod answers gRPC health (Ready once it names the Service).
 func observe(t *testing.T, rendered []byte) []any {
 	t.Helper()
 	var out []any
@@ -208,12 +210,38 @@ func observe(t *testing.T, rendered []byte) []any {
 		case "Service":
 			d["spec"].(map[string]any)["clusterIP"] = "10.96.0.17"
 		case "NetworkPolicy":
+		case "PerformerEndpoint":
+			d["status"] = endpointStatus(d)
 		default:
 			continue
 		}
 		out = append(out, d)
 	}
 	return out
+}
+
+// endpointStatus is what provider-hourglass reports for a PerformerEndpoint
+// whose pod is ready and answers SERVING.
+func endpointStatus(d map[string]any) map[string]any {
+	fp := d["spec"].(map[string]any)["forProvider"].(map[string]any)
+	ready, reason := "False", "PodReady"
+	at := map[string]any{
+		"podName":   d["metadata"].(map[string]any)["name"].(string) + "-pod",
+		"pods":      map[string]any{"total": 1, "scheduled": 1, "ready": 1, "serving": 1},
+		"scheduled": true, "healthy": true, "health": "Serving", "reason": reason,
+	}
+	if svc, ok := fp["serviceName"].(string); ok {
+		ready, reason = "True", "ServiceReady"
+		at["reason"], at["serviceReady"], at["readyEndpoints"] = reason, true, 1
+		at["endpoint"] = fmt.Sprintf("%s.%s.svc.cluster.local:%v", svc, d["metadata"].(map[string]any)["namespace"], fp["port"])
+	}
+	return map[string]any{
+		"atProvider": at,
+		"conditions": []any{
+			map[string]any{"type": "Ready", "status": ready, "reason": reason, "lastTransitionTime": "2026-01-01T00:00:00Z"},
+			map[string]any{"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "lastTransitionTime": "2026-01-01T00:00:00Z"},
+		},
+	}
 }
 
 func golden(t *testing.T, name string, got []byte) string {
@@ -295,13 +323,15 @@ func TestRenderScenarios(t *testing.T) {
 		validate(t, golden(t, "minimal-networkpolicy", render(t, fns, xr, comp, "")))
 	})
 
-	t.Run("endpoint", func(t *testing.T) {
-		// With the provider: a PerformerEndpoint per revision, the serving
-		// one naming the Service.
+	t.Run("no-endpoint", func(t *testing.T) {
+		// Without the provider: no PerformerEndpoint; Ready means the
+		// Deployment is available and the Service has a cluster IP.
 		dir := t.TempDir()
 		xr := writeYAML(t, dir, "xr.yaml", xrFromClaim(t, readClaim(t, "tee.yaml")))
-		comp := withInput(t, dir, map[string]any{"endpoint": map[string]any{"enabled": true}})
-		validate(t, golden(t, "tee-endpoint", render(t, fns, xr, comp, "")))
+		comp := withInput(t, dir, map[string]any{"endpoint": map[string]any{"enabled": false}})
+		created := render(t, fns, xr, comp, "")
+		observed := writeYAML(t, dir, "observed.yaml", observe(t, created)...)
+		validate(t, golden(t, "tee-no-endpoint", render(t, fns, xr, comp, observed)))
 	})
 
 	t.Run("unschedulable", func(t *testing.T) {

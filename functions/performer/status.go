@@ -85,6 +85,9 @@ func StatusOf(p *Performer, pl *Plan, o *Observed, hardware bool, now time.Time)
 	if pl.UpgradeFailed {
 		targetFailure = failureOf(PodOf(o.Pods, pl.Target.ID, hardware), o.Deployments[pl.Target.ID], false, hardware)
 		if targetFailure == nil {
+			targetFailure = healthFailure(o, pl.Target.ID)
+		}
+		if targetFailure == nil {
 			targetFailure = &Failure{Reason: ReasonProgressDeadlineExceeded}
 		}
 	}
@@ -116,8 +119,12 @@ func StatusOf(p *Performer, pl *Plan, o *Observed, hardware bool, now time.Time)
 		msg := fmt.Sprintf("upgrading from revision %s (%s) to %s (%s)", pl.Serving.ID, pl.Serving.Image, pl.Target.ID, pl.Target.Image)
 		// Say early why the new revision is not ready yet; the upgrade is
 		// only given up at its deadline, as pulls and schedulers recover.
-		if tp := PodOf(o.Pods, pl.Target.ID, hardware); tp != nil && tp.Failure != nil {
+		tp := PodOf(o.Pods, pl.Target.ID, hardware)
+		switch hf := healthFailure(o, pl.Target.ID); {
+		case tp != nil && tp.Failure != nil:
 			msg += fmt.Sprintf("; pod %s: %s: %s", tp.Name, tp.Failure.Reason, tp.Failure.Message)
+		case hf != nil:
+			msg += fmt.Sprintf("; revision %s is available but not healthy: %s: %s", pl.Target.ID, hf.Reason, hf.Message)
 		}
 		conds = append(conds, Condition{Type: v1alpha1.ConditionProgressing, Status: true, Reason: v1alpha1.ReasonUpgradeInProgress, Message: msg})
 	case !podReady && failure == nil && pod != nil && pod.Scheduled:
@@ -165,6 +172,17 @@ func failureOf(pod *PodState, d *appsv1.Deployment, ready, hardware bool) *Failu
 		return pod.Failure
 	}
 	return DeploymentFailure(d, hardware)
+}
+
+// healthFailure is why a revision whose Deployment is available is still
+// not ready when the provider must find it healthy: its PerformerEndpoint's
+// reason (NotServing, HealthCheckFailed, ...). Nil otherwise.
+func healthFailure(o *Observed, id string) *Failure {
+	if !o.RequireHealthy || !DeploymentReady(o.Deployments[id]) || EndpointReady(o.Endpoints[id]) {
+		return nil
+	}
+	e := o.Endpoints[id]
+	return &Failure{Reason: endpointReason(e), Message: endpointMessage(e)}
 }
 
 // endpointReason is the provider's reason for a revision it does not find

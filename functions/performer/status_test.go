@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
+	observev1alpha1 "github.com/hourglass-xp/crossplane-hourglass/apis/observe/v1alpha1"
 )
 
 // condSummary is a condition without its message: type=status/reason.
@@ -138,6 +139,16 @@ func TestStatusOf(t *testing.T) {
 			o:      &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1), r2.ID: dep(r2, deadlineExceeded)}, Service: svc},
 			want:   want{phase: "Running", conds: []string{"Available=True/ServiceReady", "Progressing=False/ProgressDeadlineExceeded", "Degraded=True/ProgressDeadlineExceeded"}, readyTime: &earlier},
 		},
+		"UpgradeFailedNotHealthy": {
+			reason: "With the provider, a target whose Deployment is available but whose pod does not answer gRPC: Degraded with the provider's reason, not the deadline's.",
+			prev:   v1alpha1.PerformerStatus{Active: revisionStatus(r1), ReadyTime: &earlier},
+			plan:   &Plan{Serving: r1, Target: r2, UpgradeFailed: true},
+			o: &Observed{
+				Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1), r2.ID: dep(r2)}, Service: svc, RequireHealthy: true,
+				Endpoints: map[string]*observev1alpha1.PerformerEndpoint{r1.ID: healthyEndpoint(true, true, observev1alpha1.ReasonServiceReady), r2.ID: healthyEndpoint(false, false, observev1alpha1.ReasonHealthCheckFailed)},
+			},
+			want: want{phase: "Running", podName: "pod-from-provider", conds: []string{"Available=True/ServiceReady", "Progressing=False/HealthCheckFailed", "Degraded=True/HealthCheckFailed"}, readyTime: &earlier},
+		},
 		"Switched": {
 			reason: "Traffic just switched to a ready revision: Running, a new readyTime.",
 			prev:   v1alpha1.PerformerStatus{Active: revisionStatus(r1), ReadyTime: &earlier},
@@ -180,5 +191,20 @@ func TestStatusUpgradeMessage(t *testing.T) {
 	want := "upgrading from revision " + r1.ID + " (myavs/performer:v1) to " + r2.ID + " (myavs/performer:v2); pod p2: ImagePullFailed: back-off"
 	if conds[1].Message != want {
 		t.Errorf("Progressing message during an upgrade whose pod cannot pull:\nwant %q\ngot  %q", want, conds[1].Message)
+	}
+}
+
+func TestStatusUpgradeNotHealthyMessage(t *testing.T) {
+	r1 := revisionFor(t, testPerformer(func(s *v1alpha1.PerformerSpec) { s.Version = "v1" }), DefaultPlatform())
+	r2 := revisionFor(t, testPerformer(func(s *v1alpha1.PerformerSpec) { s.Version = "v2" }), DefaultPlatform())
+	o := &Observed{
+		Deployments: map[string]*appsv1.Deployment{r2.ID: deployment()}, RequireHealthy: true,
+		Endpoints: map[string]*observev1alpha1.PerformerEndpoint{r2.ID: healthyEndpoint(false, false, observev1alpha1.ReasonNotServing)},
+	}
+	_, conds := StatusOf(testPerformer(), &Plan{Serving: r1, Target: r2}, o, false, testNow)
+	want := "upgrading from revision " + r1.ID + " (myavs/performer:v1) to " + r2.ID + " (myavs/performer:v2); revision " + r2.ID +
+		" is available but not healthy: NotServing: NotServing message"
+	if conds[1].Message != want {
+		t.Errorf("Progressing message during an upgrade whose pod does not answer gRPC:\nwant %q\ngot  %q", want, conds[1].Message)
 	}
 }

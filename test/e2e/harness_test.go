@@ -320,6 +320,12 @@ func (e *env) gone(ctx context.Context, ns, name string) error {
 			return fmt.Errorf("%d %T labelled %s=%s left", n, l, names.LabelPerformerName, name)
 		}
 	}
+	// And the provider released its PerformerEndpoints (their finalizer).
+	if eps, err := e.endpoints(ctx, ns, name); err != nil {
+		return err
+	} else if len(eps) > 0 {
+		return fmt.Errorf("%d PerformerEndpoints labelled %s=%s left", len(eps), names.LabelPerformerName, name)
+	}
 	return nil
 }
 

@@ -6,11 +6,14 @@
 # the same privileges as the stack: root) and never touches anything outside.
 #
 #   stack-process.sh kill PROCESS    SIGKILL it (a crash, no clean exit)
+#   stack-process.sh stop PROCESS    SIGTERM it and wait (a clean exit, as a
+#                                    rolling update would)
 #   stack-process.sh start PROCESS   start it again exactly as the stack did
 #                                    (same binary, arguments, environment)
 #   stack-process.sh status PROCESS  print "running <pid>" or "stopped"
 #
-# PROCESS is function or core: the stack writes their PIDs (as seen inside
+# PROCESS is function, core, provider or performers (the pod server): the
+# stack writes their PIDs (as seen inside
 # the namespace) to $STATE_DIR/PROCESS.pid and their logs to
 # $STATE_DIR/logs/PROCESS.log.
 #
@@ -26,8 +29,8 @@ state="$STATE_DIR"
 die() { echo "stack-process: $*" >&2; exit 1; }
 verb="${1:-}" proc="${2:-}"
 case "$proc" in
-  function|core) ;;
-  *) echo "usage: $0 kill|start|status function|core" >&2; exit 2 ;;
+  function|core|provider|performers) ;;
+  *) echo "usage: $0 kill|stop|start|status function|core|provider|performers" >&2; exit 2 ;;
 esac
 
 [[ -f "$state/stack.pid" ]] || die "no stack in $state (stack.pid missing)"
@@ -42,19 +45,22 @@ init=$(cat "/proc/$unshare_pid/task/$unshare_pid/children" 2>/dev/null | awk '{p
 inside() { nsenter --target "$init" --net --mount --pid -- "$@"; }
 
 case "$verb" in
-  kill)
+  kill|stop)
     # Save the command line and environment first: start replays them.
+    sig=KILL; [[ "$verb" == stop ]] && sig=TERM
     inside bash -euc '
-      state=$1 proc=$2; pid=$(cat "$state/$proc.pid")
+      state=$1 proc=$2 sig=$3; pid=$(cat "$state/$proc.pid")
       kill -0 "$pid" 2>/dev/null || { echo "stack-process: $proc $pid not running" >&2; exit 1; }
       cp "/proc/$pid/cmdline" "$state/$proc.cmdline"
       cp "/proc/$pid/environ" "$state/$proc.environ"
-      kill -KILL "$pid"
+      kill -"$sig" "$pid"
+      for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
       while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
-      echo "killed $proc $pid"' _ "$state" "$proc"
+      echo "stopped $proc $pid (SIG$sig)"' _ "$state" "$proc" "$sig"
     ;;
   start)
-    [[ -f "$state/$proc.cmdline" ]] || die "no saved command line for $proc; kill it with this script first"
+    [[ -f "$state/$proc.cmdline" ]] || die "no saved command line for $proc; kill or stop it with this script first"
     inside bash -euc '
       state=$1 proc=$2
       if pid=$(cat "$state/$proc.pid" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; then
@@ -72,5 +78,5 @@ case "$verb" in
       state=$1 proc=$2; pid=$(cat "$state/$proc.pid" 2>/dev/null || true)
       if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then echo "running $pid"; else echo stopped; fi' _ "$state" "$proc"
     ;;
-  *) echo "usage: $0 kill|start|status function|core" >&2; exit 2 ;;
+  *) echo "usage: $0 kill|stop|start|status function|core|provider|performers" >&2; exit 2 ;;
 esac
