@@ -46,7 +46,7 @@ benchstat: tool-benchstat ## Compare with OLD: a results file (vs. make bench's 
 	  rev=$$(git rev-parse --short "$(OLD)^{commit}"); wt=$(BENCH_DIR)/worktree-$$rev; old=$(BENCH_DIR)/old-$$rev.txt; \
 	  [[ -d $$wt ]] || git worktree add --detach $$wt $$rev >/dev/null; \
 	  trap 'git worktree remove --force '$$wt EXIT; \
-	  { $(call bench_load,start); echo "# old: $$rev"; } | tee $$old.tmp > $$new.tmp; \
+	  $(call bench_load,start) | tee $$old.tmp > $$new.tmp; echo "# old: $$rev" >> $$old.tmp; \
 	  for i in $$(seq $(BENCH_COUNT)); do \
 	    echo "benchstat: round $$i/$(BENCH_COUNT): $$rev, then this tree" >&2; \
 	    (cd $$wt && $(BENCH_ROUND)) >> $$old.tmp; \
