@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -162,18 +163,79 @@ func benchInput(tb testing.TB) map[string]any {
 }
 
 // benchRequest is what Crossplane sends: the observed XR, its observed
-// composed resources, the pods the function asked for, and the input.
+// composed resources, the pods the function asked for, and the input. Every
+// object carries managed fields, as the API server returns it and
+// Crossplane passes it on.
 func benchRequest(tb testing.TB, xr map[string]any, observed map[string]map[string]any, pods []map[string]any, input map[string]any) *fnv1.RunFunctionRequest {
 	tb.Helper()
-	req := newRequest(tb, xr, observed, input)
+	const composite, composed = "apiextensions.crossplane.io/composite", "apiextensions.crossplane.io/composed"
+	var withFields map[string]map[string]any
+	if observed != nil {
+		withFields = make(map[string]map[string]any, len(observed))
+		for name, o := range observed {
+			status := map[any]string{"Deployment": "kube-controller-manager", "PerformerEndpoint": "provider-hourglass"}[o["kind"]]
+			withFields[name] = withManagedFields(o, composed, status)
+		}
+	}
+	req := newRequest(tb, withManagedFields(xr, composite, composite), withFields, input)
 	if observed != nil {
 		items := make([]*fnv1.Resource, 0, len(pods))
 		for _, p := range pods {
-			items = append(items, &fnv1.Resource{Resource: mustStruct(tb, p)})
+			items = append(items, &fnv1.Resource{Resource: mustStruct(tb, withManagedFields(p, "kube-controller-manager", "kubelet"))})
 		}
 		req.RequiredResources = map[string]*fnv1.Resources{RequiredPods: {Items: items}}
 	}
 	return req
+}
+
+// withManagedFields is a copy of obj with the managed fields the API
+// server keeps for it: an entry of the manager that wrote it (its labels,
+// spec and the like) and, when it has a status and a status manager is
+// given, one of the status writer. Their content follows obj's own shape,
+// so a bigger object has bigger managed fields, as on a cluster.
+func withManagedFields(obj map[string]any, manager, statusManager string) map[string]any {
+	out := maps.Clone(obj)
+	meta := maps.Clone(obj["metadata"].(map[string]any))
+	owned := map[string]any{}
+	for k, v := range obj {
+		if k != "status" && k != "metadata" && k != "apiVersion" && k != "kind" {
+			owned["f:"+k] = fieldsOf(v)
+		}
+	}
+	if l, ok := meta["labels"]; ok {
+		owned["f:metadata"] = map[string]any{"f:labels": fieldsOf(l)}
+	}
+	entry := func(m, op string, fields map[string]any) map[string]any {
+		return map[string]any{"manager": m, "operation": op, "apiVersion": obj["apiVersion"], "time": "2026-11-22T12:00:00Z", "fieldsType": "FieldsV1", "fieldsV1": fields}
+	}
+	entries := []any{entry(manager, "Apply", owned)}
+	if st, ok := obj["status"]; ok && statusManager != "" {
+		e := entry(statusManager, "Update", map[string]any{"f:status": fieldsOf(st)})
+		e["subresource"] = "status"
+		entries = append(entries, e)
+	}
+	meta["managedFields"] = entries
+	out["metadata"] = meta
+	return out
+}
+
+// fieldsOf is the FieldsV1 set of a value: a key per map field, a key per
+// list item (lists of scalars are atomic).
+func fieldsOf(v any) map[string]any {
+	out := map[string]any{}
+	switch t := v.(type) {
+	case map[string]any:
+		for k, c := range t {
+			out["f:"+k] = fieldsOf(c)
+		}
+	case []any:
+		for i, c := range t {
+			if _, ok := c.(map[string]any); ok {
+				out[fmt.Sprintf(`k:{"index":%d}`, i)] = fieldsOf(c)
+			}
+		}
+	}
+	return out
 }
 
 // benchRun calls the function and fails on anything but a normal result.
