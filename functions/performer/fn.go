@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/crossplane/function-sdk-go/request"
 	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/crossplane/function-sdk-go/resource/composed"
+	"github.com/crossplane/function-sdk-go/resource/composite"
 	"github.com/crossplane/function-sdk-go/response"
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
@@ -24,8 +26,6 @@ import (
 const (
 	errGetInput       = "cannot get the function input"
 	errPlatform       = "invalid function input"
-	errObservedXR     = "cannot get the observed composite resource"
-	errObservedComp   = "cannot get the observed composed resources"
 	errDesiredXR      = "cannot get the desired composite resource"
 	errDesiredComp    = "cannot get the desired composed resources"
 	errCompose        = "cannot compose the performer"
@@ -97,17 +97,19 @@ func platform(req *fnv1.RunFunctionRequest) (*Platform, error) {
 
 // read gathers the performer and what is observed of it.
 func read(req *fnv1.RunFunctionRequest, pl *Platform) (*Performer, *Observed, error) {
-	oxr, err := request.GetObservedCompositeResource(req)
-	if err != nil {
-		return nil, nil, errors.Wrap(err, errObservedXR)
-	}
-	p, err := FromComposite(oxr.Resource)
+	// Not the SDK's getters: they convert every object whole, managed
+	// fields included, and objectOf leaves those out.
+	oxr := &composite.Unstructured{Unstructured: unstructured.Unstructured{Object: objectOf(req.GetObserved().GetComposite().GetResource())}}
+	p, err := FromComposite(oxr)
 	if err != nil {
 		return nil, nil, err
 	}
-	ocs, err := request.GetObservedComposedResources(req)
-	if err != nil {
-		return nil, nil, errors.Wrap(err, errObservedComp)
+	ocs := make(map[resource.Name]resource.ObservedComposed, len(req.GetObserved().GetResources()))
+	for name, r := range req.GetObserved().GetResources() {
+		ocs[resource.Name(name)] = resource.ObservedComposed{
+			Resource:          &composed.Unstructured{Unstructured: unstructured.Unstructured{Object: objectOf(r.GetResource())}},
+			ConnectionDetails: r.GetConnectionDetails(),
+		}
 	}
 	o, err := ObservedFrom(ocs)
 	if err != nil {
@@ -119,6 +121,35 @@ func read(req *fnv1.RunFunctionRequest, pl *Platform) (*Performer, *Observed, er
 	}
 	o.Pods, err = PodsFrom(RequiredPodsOf(req))
 	return p, o, err
+}
+
+// objectOf converts an object Crossplane passed, without its managed
+// fields: the function never reads them, and as the API server returns
+// objects they are a large part of each (the XR, every composed resource,
+// every pod), converted twice (protobuf to map, map to typed) for nothing.
+func objectOf(s *structpb.Struct) map[string]any {
+	f := s.GetFields()
+	out := make(map[string]any, len(f))
+	for k, v := range f {
+		if k == "metadata" {
+			out[k] = metadataOf(v)
+			continue
+		}
+		out[k] = v.AsInterface()
+	}
+	return out
+}
+
+// metadataOf is an object's metadata without its managed fields.
+func metadataOf(v *structpb.Value) map[string]any {
+	f := v.GetStructValue().GetFields()
+	m := make(map[string]any, len(f))
+	for k, v := range f {
+		if k != "managedFields" {
+			m[k] = v.AsInterface()
+		}
+	}
+	return m
 }
 
 // write puts the result into the response, beside what earlier pipeline

@@ -285,3 +285,29 @@ func TestRunFunctionNoEnvValuesInLogs(t *testing.T) {
 		})
 	}
 }
+
+// TestObjectOf checks that an object is read whole but for its managed
+// fields, which the function never reads.
+func TestObjectOf(t *testing.T) {
+	obj := map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{
+			"name": "d", "labels": map[string]any{"app": "performer"}, "generation": float64(2),
+			"managedFields": []any{map[string]any{"manager": "kube-controller-manager", "operation": "Update"}},
+		},
+		"spec":   map[string]any{"replicas": float64(1)},
+		"status": map[string]any{"availableReplicas": float64(1)},
+	}
+	want := map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "d", "labels": map[string]any{"app": "performer"}, "generation": float64(2)},
+		"spec":     map[string]any{"replicas": float64(1)},
+		"status":   map[string]any{"availableReplicas": float64(1)},
+	}
+	if diff := cmp.Diff(want, objectOf(mustStruct(t, obj))); diff != "" {
+		t.Errorf("objectOf(...): -want, +got:\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]any{}, objectOf(nil)); diff != "" {
+		t.Errorf("objectOf(nil): -want, +got:\n%s", diff)
+	}
+}

@@ -49,14 +49,7 @@ func RequiredPodsOf(req *fnv1.RunFunctionRequest) []resource.Required {
 	out := make([]resource.Required, 0, len(items))
 	for _, i := range items {
 		f := i.GetResource().GetFields()
-		meta := f["metadata"].GetStructValue().GetFields()
-		m := make(map[string]any, len(meta))
-		for k, v := range meta {
-			if k != "managedFields" {
-				m[k] = v.AsInterface()
-			}
-		}
-		obj := map[string]any{"metadata": m}
+		obj := map[string]any{"metadata": metadataOf(f["metadata"])}
 		for _, k := range []string{"apiVersion", "kind", "status"} {
 			if v, ok := f[k]; ok {
 				obj[k] = v.AsInterface()
