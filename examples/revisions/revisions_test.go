@@ -4,6 +4,7 @@
 package revisions_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -51,9 +52,11 @@ func TestPinnedRevisionIsTheShippedComposition(t *testing.T) {
 	}
 }
 
-// TestCanaryCompositionChangesOnlyTheInput: the canary example is the shipped
-// Composition on another channel with a changed function input.
-func TestCanaryCompositionChangesOnlyTheInput(t *testing.T) {
+// TestCanaryCompositionChangesOnlyTheProbe: the canary example is the shipped
+// Composition on the canary channel with one changed default, the readiness
+// probe period (7s), and nothing else: publishing it must not also undo
+// another platform setting.
+func TestCanaryCompositionChangesOnlyTheProbe(t *testing.T) {
 	shipped, canary := &v1.Composition{}, &v1.Composition{}
 	read(t, filepath.Join("..", "..", "compositions", "xperformer.yaml"), shipped)
 	read(t, "composition-canary.yaml", canary)
@@ -65,6 +68,27 @@ func TestCanaryCompositionChangesOnlyTheInput(t *testing.T) {
 	}
 	if diff := cmp.Diff(shipped.Spec, canary.Spec, cmpopts.IgnoreFields(v1.PipelineStep{}, "Input")); diff != "" {
 		t.Errorf("composition-canary.yaml differs from the shipped Composition beyond the input: -shipped, +canary:\n%s", diff)
+	}
+	input := func(c *v1.Composition) map[string]any {
+		m := map[string]any{}
+		if len(c.Spec.Pipeline) != 1 || c.Spec.Pipeline[0].Input == nil {
+			t.Fatalf("%s: want one pipeline step with an input", c.GetName())
+		}
+		if err := json.Unmarshal(c.Spec.Pipeline[0].Input.Raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	want := input(shipped)
+	if err := unstructured.SetNestedField(want, int64(7), "probes", "readiness", "periodSeconds"); err != nil {
+		t.Fatal(err)
+	}
+	got := input(canary)
+	// JSON numbers: compare through the same representation.
+	wb, _ := json.Marshal(want)
+	gb, _ := json.Marshal(got)
+	if string(wb) != string(gb) {
+		t.Errorf("composition-canary.yaml input is not the shipped input with probes.readiness.periodSeconds 7:\nwant %s\ngot  %s", wb, gb)
 	}
 	if shipped.Hash() == canary.Hash() {
 		t.Error("composition-canary.yaml would not make a new revision")

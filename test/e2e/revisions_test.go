@@ -28,6 +28,9 @@ const (
 	revComposition = "xperformers-e2e-revisions"
 	revNS          = "e2e-revisions"
 	channelLabel   = "hourglass.eigenlayer.io/channel"
+	// platformDrain is the function's default drain (the example claims
+	// leave spec.upgrade out).
+	platformDrain = 30 * time.Second
 )
 
 var compositionRevisionGVK = schema.GroupVersionKind{Group: "apiextensions.crossplane.io", Version: "v1", Kind: "CompositionRevision"}
@@ -55,15 +58,31 @@ func (e *env) applyObject(t *testing.T, u *unstructured.Unstructured) {
 	e.mustKubectl(t, b, "apply", "-f", "-")
 }
 
-// testComposition is a Composition file of the repository renamed for this
-// test, on the given channel.
-func (e *env) testComposition(t *testing.T, rel, channel string) *unstructured.Unstructured {
+// testComposition is the shipped Composition renamed for this test, on the
+// given channel, with the readiness probe period of the function input set
+// when period is not zero (the change examples/revisions/composition-canary.yaml
+// makes; its unit test keeps it otherwise equal to the shipped one).
+func (e *env) testComposition(t *testing.T, channel string, period int64) *unstructured.Unstructured {
 	t.Helper()
-	u := e.readYAML(t, rel)
+	u := e.readYAML(t, "compositions/xperformer.yaml")
 	u.SetName(revComposition)
 	l := u.GetLabels()
 	l[channelLabel] = channel
 	u.SetLabels(l)
+	if period == 0 {
+		return u
+	}
+	steps, _, _ := unstructured.NestedSlice(u.Object, "spec", "pipeline")
+	if len(steps) != 1 {
+		t.Fatalf("compositions/xperformer.yaml: %d pipeline steps, want the performer function's alone", len(steps))
+	}
+	step, _ := steps[0].(map[string]any)
+	if err := unstructured.SetNestedField(step, period, "input", "probes", "readiness", "periodSeconds"); err != nil {
+		t.Fatal(err)
+	}
+	if err := unstructured.SetNestedSlice(u.Object, steps, "spec", "pipeline"); err != nil {
+		t.Fatal(err)
+	}
 	return u
 }
 
@@ -205,7 +224,7 @@ func TestCompositionRevisions(t *testing.T) {
 	}()
 
 	// Revision 1: the shipped Composition, on the stable channel.
-	e.applyObject(t, e.testComposition(t, "compositions/xperformer.yaml", "stable"))
+	e.applyObject(t, e.testComposition(t, "stable", 0))
 	rev1 := e.revision(t, 1, "stable")
 
 	pinned := e.revisionClaim(t, "pinned.yaml", "pinned")
@@ -222,7 +241,7 @@ func TestCompositionRevisions(t *testing.T) {
 	dStable := e.deploymentOn(t, revNS, "stable", rev1, 5)
 
 	t.Run("canary revision reaches only canary claims", func(t *testing.T) {
-		e.applyObject(t, e.testComposition(t, "examples/revisions/composition-canary.yaml", "canary"))
+		e.applyObject(t, e.testComposition(t, "canary", 7))
 		rev2 := e.revision(t, 2, "canary")
 		e.apply(t, canaryClaim)
 		t.Cleanup(func() { e.deleteClaim(t, revNS, "canary") })
@@ -236,7 +255,7 @@ func TestCompositionRevisions(t *testing.T) {
 	t.Run("promoted to stable, stable claims upgrade blue-green", func(t *testing.T) {
 		rec := recordXR(t, xc, revNS, "stable")
 		s := startSampler(t, xc, revNS, "stable")
-		e.applyObject(t, e.testComposition(t, "examples/revisions/composition-canary.yaml", "stable"))
+		e.applyObject(t, e.testComposition(t, "stable", 7))
 		rev3 = e.revision(t, 3, "stable")
 		d := e.deploymentOn(t, revNS, "stable", rev3, 7)
 		if d.Name == dStable.Name {
@@ -244,6 +263,7 @@ func TestCompositionRevisions(t *testing.T) {
 		}
 		rec.sawUpgrading(t, dStable.Labels[names.LabelRevision], d.Labels[names.LabelRevision])
 		s.check(t, dStable.Labels[names.LabelRevision], d.Labels[names.LabelRevision])
+		s.drained(t, platformDrain)
 		e.unchanged(t, revNS, "pinned", rev1, dPinned, stable)
 	})
 	if rev3 == "" {
@@ -269,5 +289,6 @@ func TestCompositionRevisions(t *testing.T) {
 		}
 		rec.sawUpgrading(t, dPinned.Labels[names.LabelRevision], d.Labels[names.LabelRevision])
 		s.check(t, dPinned.Labels[names.LabelRevision], d.Labels[names.LabelRevision])
+		s.drained(t, platformDrain)
 	})
 }

@@ -96,6 +96,9 @@ type trafficSampler struct {
 	// overlap is true when a sample saw the previously serving revision's
 	// Deployment still present after traffic had moved: the drain.
 	overlap bool
+	// switched is when the last change of serving revision was sampled,
+	// drainedAt the last sample that still saw the previous one's Deployment.
+	switched, drainedAt time.Time
 }
 
 func startSampler(t *testing.T, c client.Client, ns, performer string) *trafficSampler {
@@ -186,6 +189,9 @@ func (s *trafficSampler) sample(ctx context.Context) {
 		r := keys(revs)[0]
 		if n := len(s.serving); n == 0 || s.serving[n-1] != r {
 			s.serving = append(s.serving, r)
+			if n > 0 {
+				s.switched = time.Now()
+			}
 		}
 	}
 	for _, d := range ds.Items {
@@ -197,6 +203,7 @@ func (s *trafficSampler) sample(ctx context.Context) {
 		s.traffic[r][d.Labels[names.LabelTraffic]] = true
 		if n := len(s.serving); n > 1 && d.Labels[names.LabelRevision] == s.serving[n-2] {
 			s.overlap = true
+			s.drainedAt = time.Now()
 		}
 	}
 }
@@ -222,6 +229,24 @@ func (s *trafficSampler) check(t *testing.T, want ...string) {
 	}
 	if !slices.Equal(s.serving, want) {
 		t.Errorf("serving revisions were %v, want %v", s.serving, want)
+	}
+}
+
+// drained fails unless the previous revision's Deployment stayed for about
+// the drain period after traffic moved (EndpointSlices follow the switch by
+// a moment, so a little less is fine) and then went away.
+func (s *trafficSampler) drained(t *testing.T, drain time.Duration) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.switched.IsZero() || s.drainedAt.IsZero() {
+		t.Errorf("no drain sampled (switched %v, old Deployment last seen %v)", s.switched, s.drainedAt)
+		return
+	}
+	kept := s.drainedAt.Sub(s.switched)
+	t.Logf("the previous revision's Deployment was kept %.1fs after traffic moved (drainSeconds %s)", kept.Seconds(), drain)
+	if kept < drain-2*time.Second || kept > drain+time.Minute {
+		t.Errorf("the previous revision's Deployment was kept %s after traffic moved, want about %s", kept, drain)
 	}
 }
 
@@ -479,6 +504,7 @@ func TestUpgradeBlueGreen(t *testing.T) {
 			t.Errorf("revision %s's Deployment was never seen draining after the switch", rev1)
 		}
 		s.labelled(t, rev1, names.TrafficServing, names.TrafficDraining)
+		s.drained(t, drainSecs*time.Second)
 		s.labelled(t, rev2, names.TrafficServing)
 		rev1 = rev2
 	})
@@ -496,6 +522,7 @@ func TestUpgradeBlueGreen(t *testing.T) {
 		// running also proved v3's Deployment is gone.
 		t.Logf("v3 (%s) superseded by v4 (%s) mid-upgrade; Running %.1fs after the edit", rev3, rev4, time.Since(t0).Seconds())
 		s.check(t, rev1, rev4)
+		s.drained(t, drainSecs*time.Second)
 		s.labelled(t, rev3, names.TrafficCandidate)
 	})
 }
@@ -617,6 +644,7 @@ func TestUpgradeSurvivesRestart(t *testing.T) {
 			t.Logf("%s killed while upgrading %s → %s; after its restart %s serves, %s and %s gone: %.1fs after the edit",
 				proc, rev1, rev2, rev3, rev1, rev2, time.Since(t0).Seconds())
 			s.check(t, rev1, rev3)
+			s.drained(t, drainSecs*time.Second)
 		})
 	}
 }
