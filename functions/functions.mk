@@ -23,8 +23,8 @@ fuzz-function: ## Fuzz the function briefly (FUZZTIME, default 20s per target).
 	$(GO) test $(FN_PKG) -run '^$$' -fuzz '^FuzzRunFunction$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/names -run '^$$' -fuzz '^FuzzDNSLabel$$' -fuzztime $(FUZZTIME)
 
-bench-function: ## Benchmark RunFunction on the complex example.
-	$(GO) test $(FN_PKG) -run '^$$' -bench '^BenchmarkRunFunction$$' -benchmem -count 5
+bench-function: ## Benchmark RunFunction on the complex example, running state (make bench runs all).
+	$(GO) test $(FN_PKG) -run '^$$' -bench '^BenchmarkRunFunction$$/^complex$$/^running$$' -benchmem -count 5
 
 function-bin: ## Build the function as a static linux/amd64 binary into _output/.
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '-s -w' -o $(FN_BIN) $(FN_PKG)
