@@ -26,6 +26,8 @@ type Result struct {
 	Status     v1alpha1.PerformerStatus
 	Conditions []Condition
 	Plan       *Plan
+	// Events are the changes since the observed status, for the user.
+	Events []Event
 	// ConnectionDetails of the composite: the endpoint, host and port.
 	ConnectionDetails resource.ConnectionDetails
 }
@@ -58,6 +60,7 @@ func Compose(p *Performer, pl *Platform, o *Observed, now time.Time) (*Result, e
 	r := &Result{
 		Resources: make(map[resource.Name]Desired, 2*len(plan.Revisions)+2), Status: st, Conditions: conds, Plan: plan,
 		ConnectionDetails: ConnectionDetails(p, plan.Serving.GRPCPort),
+		Events:            Events(p.Status, st, conds),
 	}
 	for _, rev := range plan.Revisions {
 		// Only the serving revision gates readiness: a draining or failed

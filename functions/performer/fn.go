@@ -212,6 +212,13 @@ func write(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, res *Res
 		}
 		co.TargetCompositeAndClaim()
 	}
+	for _, e := range res.Events {
+		if e.Warning {
+			response.Warning(rsp, errors.New(e.Message)).WithReason(e.Reason).TargetCompositeAndClaim()
+			continue
+		}
+		response.Normal(rsp, e.Message).WithReason(e.Reason).TargetCompositeAndClaim()
+	}
 	if res.Plan.Requeue > 0 {
 		rsp.Meta.Ttl = durationpb.New(res.Plan.Requeue)
 	}
