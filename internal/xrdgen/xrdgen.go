@@ -35,6 +35,10 @@ type Options struct {
 	// DefaultCompositionName is the Composition claims use unless they
 	// select another.
 	DefaultCompositionName string
+
+	// DefaultRevisionLabels select the CompositionRevisions a claim follows
+	// unless it pins or selects its own: a release channel.
+	DefaultRevisionLabels map[string]string
 }
 
 // Generate makes the definition from crd, the controller-gen output for the
@@ -97,6 +101,9 @@ func Generate(crd *extv1.CustomResourceDefinition, o Options) (*xpv1.CompositeRe
 		xrd.Spec.DefaultCompositionRef = &xpv1.CompositionReference{Name: o.DefaultCompositionName}
 		xrd.Spec.DefaultCompositionUpdatePolicy = ptr.To(xpv2.UpdateAutomatic)
 	}
+	if len(o.DefaultRevisionLabels) > 0 {
+		xrd.Spec.DefaultCompositionRevisionSelector = &metav1.LabelSelector{MatchLabels: o.DefaultRevisionLabels}
+	}
 	return xrd, nil
 }
 
@@ -135,8 +142,9 @@ func without(s extv1.JSONSchemaProps, drop []string) extv1.JSONSchemaProps {
 }
 
 // PerformerOptions are the definition settings of the Performer API: the
-// claim is Performer, connection details carry the gRPC endpoint, and the
-// Composition shipped in compositions/ is the default.
+// claim is Performer, connection details carry the gRPC endpoint, the
+// Composition shipped in compositions/ is the default, and claims follow its
+// stable channel unless they choose otherwise.
 func PerformerOptions() Options {
 	return Options{
 		ClaimNames: extv1.CustomResourceDefinitionNames{
@@ -148,5 +156,9 @@ func PerformerOptions() Options {
 		},
 		ConnectionSecretKeys:   []string{"endpoint", "host", "port"},
 		DefaultCompositionName: "xperformers.hourglass.eigenlayer.io",
+		// A platform publishes a Composition change on the canary channel
+		// first; claims that chose nothing stay on stable until it is
+		// promoted.
+		DefaultRevisionLabels: map[string]string{"hourglass.eigenlayer.io/channel": "stable"},
 	}
 }

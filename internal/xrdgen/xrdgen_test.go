@@ -113,6 +113,9 @@ func TestGenerate(t *testing.T) {
 			if xrd.Spec.ClaimNames == nil || xrd.Spec.ClaimNames.Kind != tc.want.claim {
 				t.Errorf("%s\nGenerate(...): want claim kind %q, got %+v", tc.reason, tc.want.claim, xrd.Spec.ClaimNames)
 			}
+			if sel := xrd.Spec.DefaultCompositionRevisionSelector; sel == nil || sel.MatchLabels["hourglass.eigenlayer.io/channel"] != "stable" {
+				t.Errorf("%s\nGenerate(...): claims that choose no revision must follow the stable channel, got %+v", tc.reason, sel)
+			}
 			if !xrd.Spec.Versions[0].Served || !xrd.Spec.Versions[0].Referenceable {
 				t.Errorf("%s\nGenerate(...): the only version must be served and referenceable", tc.reason)
 			}
