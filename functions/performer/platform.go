@@ -35,6 +35,14 @@ const (
 	LabelExecutorRole = "hourglass.eigenlayer.io/role"
 	ExecutorRole      = "executor"
 
+	// LabelCrossplaneProvider is the label Crossplane's package manager puts
+	// on a provider's pods, with the Provider's name; the provider of this
+	// project installs as DefaultProviderName in DefaultProviderNamespace
+	// (Crossplane's own namespace).
+	LabelCrossplaneProvider  = "pkg.crossplane.io/provider"
+	DefaultProviderName      = "hourglass-xp-provider-hourglass"
+	DefaultProviderNamespace = "crossplane-system"
+
 	// nfd is Node Feature Discovery's built-in label prefix.
 	nfd = "feature.node.kubernetes.io/"
 
@@ -71,6 +79,9 @@ type Platform struct {
 	Endpoints                         bool
 	EndpointHealthCheck               bool
 	EndpointHealthCheckTimeoutSeconds int32
+	// HealthCheckClients are admitted by the NetworkPolicy when the
+	// provider health-checks performers.
+	HealthCheckClients []networkingv1.NetworkPolicyPeer
 }
 
 // gpuTypes are the built-in GPU profiles: each matches nodes labelled by
@@ -172,6 +183,10 @@ func NewPlatform(in *v1beta1.Input) (*Platform, error) {
 
 		EndpointHealthCheck:               true,
 		EndpointHealthCheckTimeoutSeconds: 2,
+		HealthCheckClients: []networkingv1.NetworkPolicyPeer{{
+			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: DefaultProviderNamespace}},
+			PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{LabelCrossplaneProvider: DefaultProviderName}},
+		}},
 	}
 	if in == nil {
 		return p, nil
@@ -209,6 +224,9 @@ func NewPlatform(in *v1beta1.Input) (*Platform, error) {
 		setBool(&p.EndpointHealthCheck, e.HealthCheck)
 		if e.HealthCheckTimeoutSeconds != nil {
 			p.EndpointHealthCheckTimeoutSeconds = *e.HealthCheckTimeoutSeconds
+		}
+		if len(e.HealthCheckClients) > 0 {
+			p.HealthCheckClients = e.HealthCheckClients
 		}
 	}
 	if u := in.Upgrade; u != nil {

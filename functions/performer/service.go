@@ -48,6 +48,12 @@ func NetworkPolicy(p *Performer, pl *Platform, revs []*Revision) *networkingv1.N
 		seen[r.GRPCPort] = true
 		ports = append(ports, networkingv1.NetworkPolicyPort{Protocol: new(corev1.ProtocolTCP), Port: new(intstr.FromInt32(r.GRPCPort))})
 	}
+	ingress := []networkingv1.NetworkPolicyIngressRule{{From: pl.AllowedClients, Ports: ports}}
+	if pl.Endpoints && pl.EndpointHealthCheck {
+		// Ready means "answers the provider's gRPC health check": a policy
+		// that kept the provider out would keep every performer unready.
+		ingress = append(ingress, networkingv1.NetworkPolicyIngressRule{From: pl.HealthCheckClients, Ports: ports})
+	}
 	return &networkingv1.NetworkPolicy{
 		TypeMeta: metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
 		ObjectMeta: metav1.ObjectMeta{
@@ -58,7 +64,7 @@ func NetworkPolicy(p *Performer, pl *Platform, revs []*Revision) *networkingv1.N
 		Spec: networkingv1.NetworkPolicySpec{
 			PodSelector: metav1.LabelSelector{MatchLabels: names.Identity(p.Name)},
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-			Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: pl.AllowedClients, Ports: ports}},
+			Ingress:     ingress,
 		},
 	}
 }

@@ -63,6 +63,30 @@ func TestNetworkPolicy(t *testing.T) {
 	}
 }
 
+func TestNetworkPolicyAdmitsHealthChecks(t *testing.T) {
+	p := testPerformer()
+	pl := DefaultPlatform()
+	pl.Endpoints = true
+	r := revisionFor(t, p, pl)
+	got := NetworkPolicy(p, pl, []*Revision{r})
+	port := []networkingv1.NetworkPolicyPort{{Protocol: new(corev1.ProtocolTCP), Port: new(intstr.FromInt32(9090))}}
+	want := []networkingv1.NetworkPolicyIngressRule{
+		{From: []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"hourglass.eigenlayer.io/role": "executor"}}}}, Ports: port},
+		{From: []networkingv1.NetworkPolicyPeer{{
+			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "crossplane-system"}},
+			PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{"pkg.crossplane.io/provider": "hourglass-xp-provider-hourglass"}},
+		}}, Ports: port},
+	}
+	if diff := cmp.Diff(want, got.Spec.Ingress); diff != "" {
+		t.Errorf("With the provider's health checks on, the policy must admit the provider too.\nNetworkPolicy(...).Spec.Ingress: -want, +got:\n%s", diff)
+	}
+
+	pl.EndpointHealthCheck = false
+	if got := NetworkPolicy(p, pl, []*Revision{r}); len(got.Spec.Ingress) != 1 {
+		t.Errorf("Without health checks only the allowed clients are admitted; got %d ingress rules", len(got.Spec.Ingress))
+	}
+}
+
 func TestNetworkPolicyEnabled(t *testing.T) {
 	cases := map[string]struct {
 		reason   string

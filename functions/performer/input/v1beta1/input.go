@@ -79,6 +79,14 @@ type Endpoint struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=30
 	HealthCheckTimeoutSeconds *int32 `json:"healthCheckTimeoutSeconds,omitempty"`
+
+	// HealthCheckClients are where the provider's health checks come from.
+	// With endpoints, health checks and a NetworkPolicy on, the policy
+	// admits them to the gRPC port too — else the policy would keep every
+	// performer unready. Defaults to the provider-hourglass pods in
+	// crossplane-system.
+	// +optional
+	HealthCheckClients []networkingv1.NetworkPolicyPeer `json:"healthCheckClients,omitempty"`
 }
 
 // Hardware holds the hardware profiles.

@@ -5,8 +5,8 @@
 package v1beta1
 
 import (
-	"k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/api/networking/v1"
 	runtime "k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -27,6 +27,13 @@ func (in *Endpoint) DeepCopyInto(out *Endpoint) {
 		in, out := &in.HealthCheckTimeoutSeconds, &out.HealthCheckTimeoutSeconds
 		*out = new(int32)
 		**out = **in
+	}
+	if in.HealthCheckClients != nil {
+		in, out := &in.HealthCheckClients, &out.HealthCheckClients
+		*out = make([]v1.NetworkPolicyPeer, len(*in))
+		for i := range *in {
+			(*in)[i].DeepCopyInto(&(*out)[i])
+		}
 	}
 }
 
@@ -50,7 +57,7 @@ func (in *GPU) DeepCopyInto(out *GPU) {
 	}
 	if in.Tolerations != nil {
 		in, out := &in.Tolerations, &out.Tolerations
-		*out = make([]v1.Toleration, len(*in))
+		*out = make([]corev1.Toleration, len(*in))
 		for i := range *in {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
@@ -84,7 +91,7 @@ func (in *GPUType) DeepCopyInto(out *GPUType) {
 	*out = *in
 	if in.NodeSelectorTerms != nil {
 		in, out := &in.NodeSelectorTerms, &out.NodeSelectorTerms
-		*out = make([]v1.NodeSelectorTerm, len(*in))
+		*out = make([]corev1.NodeSelectorTerm, len(*in))
 		for i := range *in {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
@@ -203,7 +210,7 @@ func (in *NetworkPolicy) DeepCopyInto(out *NetworkPolicy) {
 	}
 	if in.AllowedClients != nil {
 		in, out := &in.AllowedClients, &out.AllowedClients
-		*out = make([]networkingv1.NetworkPolicyPeer, len(*in))
+		*out = make([]v1.NetworkPolicyPeer, len(*in))
 		for i := range *in {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
@@ -325,21 +332,21 @@ func (in *TEEProfile) DeepCopyInto(out *TEEProfile) {
 	*out = *in
 	if in.NodeSelectorTerms != nil {
 		in, out := &in.NodeSelectorTerms, &out.NodeSelectorTerms
-		*out = make([]v1.NodeSelectorTerm, len(*in))
+		*out = make([]corev1.NodeSelectorTerm, len(*in))
 		for i := range *in {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
 	if in.Tolerations != nil {
 		in, out := &in.Tolerations, &out.Tolerations
-		*out = make([]v1.Toleration, len(*in))
+		*out = make([]corev1.Toleration, len(*in))
 		for i := range *in {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
 	if in.Resources != nil {
 		in, out := &in.Resources, &out.Resources
-		*out = make(v1.ResourceList, len(*in))
+		*out = make(corev1.ResourceList, len(*in))
 		for key, val := range *in {
 			(*out)[key] = val.DeepCopy()
 		}
