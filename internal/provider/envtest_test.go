@@ -4,9 +4,6 @@ import (
 	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
 
 	"context"
-	"errors"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -109,34 +105,14 @@ func startEnv(t *testing.T, health map[string]string) *env {
 	return &env{kube: kube}
 }
 
-// applyRBAC creates the objects of package/provider/rbac.yaml.
+// applyRBAC creates the provider's namespace and the objects of
+// package/provider/rbac.yaml, exactly as shipped.
 func applyRBAC(t *testing.T, kube client.Client) {
 	t.Helper()
-	ctx := context.Background()
-	if err := kube.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "crossplane-system"}}); err != nil {
+	if err := kube.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "crossplane-system"}}); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join("..", "..", "package", "provider", "rbac.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = f.Close() }()
-	d := yaml.NewYAMLOrJSONDecoder(f, 4096)
-	for {
-		u := &unstructured.Unstructured{}
-		if err := d.Decode(&u.Object); err != nil {
-			if errors.Is(err, io.EOF) {
-				return
-			}
-			t.Fatalf("cannot decode rbac.yaml: %v", err)
-		}
-		if len(u.Object) == 0 {
-			continue
-		}
-		if err := kube.Create(ctx, u); err != nil {
-			t.Fatalf("cannot create %s %s from rbac.yaml: %v", u.GetKind(), u.GetName(), err)
-		}
-	}
+	testtools.CreateFromFile(t, kube, "package/provider/rbac.yaml")
 }
 
 // performer creates, in a namespace of its own, a performer's pod with the
