@@ -20,6 +20,8 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
+# shellcheck source=kwok/kwokctl-config.sh
+source "$here/kwok/kwokctl-config.sh"
 : "${OUTPUT:=$root/_output}"
 : "${TOOLS_BIN:=$OUTPUT/bin}"
 : "${FORWARD_BIN:=$OUTPUT/bin/hourglass-forward}"
@@ -231,26 +233,7 @@ cmd_inner() {
   echo $! >"$state/registry.pid"
 
   phase "control plane: kwokctl create cluster"
-  cat >"$state/kwokctl.yaml" <<EOF
-apiVersion: config.kwok.x-k8s.io/v1alpha1
-kind: KwokctlConfiguration
-options:
-  runtime: binary
-  kubeVersion: v1.34.4
-  etcdVersion: 3.6.8
-  bindAddress: 127.0.0.1
-  kubeApiserverPort: 6443
-  kubeApiserverBinary: $TOOLS_BIN/kube-apiserver
-  kubeControllerManagerBinary: $TOOLS_BIN/kube-controller-manager
-  kubeSchedulerBinary: $TOOLS_BIN/kube-scheduler
-  kubectlBinary: $TOOLS_BIN/kubectl
-  etcdBinary: $TOOLS_BIN/etcd
-  etcdctlBinary: $TOOLS_BIN/etcdctl
-  kwokControllerBinary: $TOOLS_BIN/kwok
-  disableQPSLimits: true
----
-$(cat "$here/kwok/stages.yaml")
-EOF
+  kwokctl_config "$TOOLS_BIN" "$here/kwok/stages.yaml" >"$state/kwokctl.yaml"
   KWOK_WORKDIR="$state/kwok" kwokctl create cluster --name hourglass --config "$state/kwokctl.yaml" \
     --kubeconfig "$kc" --wait 2m >"$state/logs/kwokctl.log" 2>&1 || { cat "$state/logs/kwokctl.log"; exit 1; }
   until_ok 60 "the API server" kubectl get --raw=/readyz

@@ -19,6 +19,8 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
+# shellcheck source=../../cluster/kwok/kwokctl-config.sh
+source "$root/cluster/kwok/kwokctl-config.sh"
 : "${OUTPUT:=$root/_output}"
 : "${TOOLS_BIN:=$OUTPUT/bin}"
 work="$OUTPUT/provider-live"
@@ -105,26 +107,7 @@ inner() {
   export KUBECONFIG="$kc"
 
   phase "control plane: kwokctl create cluster"
-  cat >"$work/kwokctl.yaml" <<YAML
-apiVersion: config.kwok.x-k8s.io/v1alpha1
-kind: KwokctlConfiguration
-options:
-  runtime: binary
-  kubeVersion: v1.34.4
-  etcdVersion: 3.6.8
-  bindAddress: 127.0.0.1
-  kubeApiserverPort: 6443
-  kubeApiserverBinary: $TOOLS_BIN/kube-apiserver
-  kubeControllerManagerBinary: $TOOLS_BIN/kube-controller-manager
-  kubeSchedulerBinary: $TOOLS_BIN/kube-scheduler
-  kubectlBinary: $TOOLS_BIN/kubectl
-  etcdBinary: $TOOLS_BIN/etcd
-  etcdctlBinary: $TOOLS_BIN/etcdctl
-  kwokControllerBinary: $TOOLS_BIN/kwok
-  disableQPSLimits: true
----
-$(cat "$root/cluster/kwok/stages.yaml")
-YAML
+  kwokctl_config "$TOOLS_BIN" "$root/cluster/kwok/stages.yaml" >"$work/kwokctl.yaml"
   KWOK_WORKDIR="$work/kwok" kwokctl create cluster --name hgprovider --config "$work/kwokctl.yaml" \
     --kubeconfig "$kc" --wait 2m >"$work/logs/kwokctl.log" 2>&1 || { cat "$work/logs/kwokctl.log"; exit 1; }
   until_ok 60 "the API server" kubectl get --raw=/readyz
