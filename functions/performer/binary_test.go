@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
+
 	"context"
 	"net"
 	"os/exec"
@@ -19,8 +21,8 @@ func TestRenderBinary(t *testing.T) {
 		t.Skip("golden files are written by TestRender")
 	}
 	// Skip (or fail, under HOURGLASS_REQUIRE_TOOLS) before building anything.
-	tool(t, "crossplane")
-	tool(t, "crossplane-core")
+	testtools.Bin(t, "crossplane")
+	testtools.Bin(t, "crossplane-core")
 
 	bin := filepath.Join(t.TempDir(), "function-performer")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
+
 	"bytes"
 	"flag"
 	"fmt"
@@ -23,31 +25,11 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 const (
-	binDir      = "../../_output/bin"
 	xrdFile     = "../../package/xrd/xperformers.hourglass.eigenlayer.io.yaml"
 	endpointCRD = "../../package/provider/crds/observe.hourglass.eigenlayer.io_performerendpoints.yaml"
 	composition = "../../compositions/xperformer.yaml"
 	goldenDir   = "testdata/golden"
-	requireEnv  = "HOURGLASS_REQUIRE_TOOLS"
 )
-
-// tool finds a pinned tool that `make tools` builds. Without it the test
-// skips, unless HOURGLASS_REQUIRE_TOOLS is set, as `make test` does, so CI
-// cannot pass by skipping.
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join(binDir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv(requireEnv) != "" {
-			t.Fatalf("%s missing at %s: run `make tools`", name, p)
-		}
-		t.Skipf("%s missing at %s: run `make tools` (or `make test-function`)", name, p)
-	}
-	return p
-}
 
 // serve runs the function in this process on a loopback port, with the
 // tests' fixed clock so rendered output does not depend on when it ran, and
@@ -101,12 +83,12 @@ func writeYAML(t *testing.T, dir, name string, docs ...any) string {
 func render(t *testing.T, fns, xr, comp, observed string, extra ...string) []byte {
 	t.Helper()
 	args := []string{"composition", "render", xr, comp, fns,
-		"--crossplane-binary=" + tool(t, "crossplane-core"), "--xrd=" + xrdFile, "--include-full-xr", "--timeout=30s"}
+		"--crossplane-binary=" + testtools.Bin(t, "crossplane-core"), "--xrd=" + xrdFile, "--include-full-xr", "--timeout=30s"}
 	if observed != "" {
 		args = append(args, "--observed-resources="+observed)
 	}
 	args = append(args, extra...)
-	cmd := exec.Command(tool(t, "crossplane"), args...)
+	cmd := exec.Command(testtools.Bin(t, "crossplane"), args...)
 	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -136,7 +118,7 @@ func validate(t *testing.T, rendered string) {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(tool(t, "crossplane"), "resource", "validate", "--crossplane-image=", "--cache-dir="+cache,
+	cmd := exec.Command(testtools.Bin(t, "crossplane"), "resource", "validate", "--crossplane-image=", "--cache-dir="+cache,
 		"--error-on-missing-schemas", "--skip-success-results", schemas, rendered)
 	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache)
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -432,7 +414,7 @@ func TestCompositionInput(t *testing.T) {
 	}
 	file := writeYAML(t, t.TempDir(), "input.yaml", inputs...)
 	cache := t.TempDir()
-	cmd := exec.Command(tool(t, "crossplane"), "resource", "validate", "--crossplane-image=", "--cache-dir="+cache,
+	cmd := exec.Command(testtools.Bin(t, "crossplane"), "resource", "validate", "--crossplane-image=", "--cache-dir="+cache,
 		"--error-on-missing-schemas", "../../package/function/input", file)
 	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache)
 	if out, err := cmd.CombinedOutput(); err != nil {
