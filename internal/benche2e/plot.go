@@ -1,0 +1,138 @@
+package benche2e
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+)
+
+const (
+	errPlotSeries = "cannot draw a series"
+	errWritePNG   = "cannot write the PNG"
+)
+
+// Series is one named set of latencies to plot.
+type Series struct {
+	Name      string
+	Latencies []time.Duration
+}
+
+// PlotLatencies writes a PNG with two panels, latency on a log scale in
+// both (a milestone of 0.5 s and one of 10 s share the axis): every claim
+// as a dot on its milestone's row, so a sample of 30 shows as what it is
+// rather than as a histogram of mostly empty bins; and the cumulative
+// distribution, from which percentiles read off.
+func PlotLatencies(file, title string, series []Series) error {
+	dots, err := dotPlot(series)
+	if err != nil {
+		return err
+	}
+	cum, err := cumulativePlot(series)
+	if err != nil {
+		return err
+	}
+	const w, h = 12 * vg.Inch, 5 * vg.Inch
+	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))
+	dc := draw.New(img)
+
+	head := plot.New()
+	style := head.Title.TextStyle
+	style.Font.Size = vg.Points(14)
+	style.XAlign = draw.XCenter
+	dc.FillText(style, vg.Point{X: w / 2, Y: h - vg.Points(20)}, title)
+
+	tiles := draw.Tiles{Rows: 1, Cols: 2, PadTop: vg.Points(44), PadBottom: vg.Points(6), PadLeft: vg.Points(6), PadRight: vg.Points(12), PadX: vg.Points(24)}
+	dots.Draw(tiles.At(dc, 0, 0))
+	cum.Draw(tiles.At(dc, 1, 0))
+
+	f, err := os.Create(file) //nolint:gosec // The caller names the file to write.
+	if err != nil {
+		return errors.Wrap(err, errWritePNG)
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		_ = f.Close()
+		return errors.Wrap(err, errWritePNG)
+	}
+	return errors.Wrap(f.Close(), errWritePNG)
+}
+
+func seconds(d time.Duration) float64 {
+	// A log axis cannot show 0; nothing measured live is below 1 ms.
+	return max(d.Seconds(), 1e-3)
+}
+
+func dotPlot(series []Series) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = "Each claim (log scale)"
+	p.X.Label.Text = "seconds after apply"
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Add(plotter.NewGrid())
+	names := make([]string, len(series))
+	for i, s := range series {
+		names[i] = s.Name
+		xys := make(plotter.XYs, len(s.Latencies))
+		for j, l := range s.Latencies {
+			// Spread the dots of a row a little, so equal latencies
+			// stay visible as several dots (deterministic, no rand).
+			xys[j] = plotter.XY{X: seconds(l), Y: float64(i) + 0.3*(float64(j%7)/6-0.5)}
+		}
+		sc, err := plotter.NewScatter(xys)
+		if err != nil {
+			return nil, errors.Wrap(err, errPlotSeries)
+		}
+		sc.Color = plotutil.Color(i)
+		sc.Shape = draw.CircleGlyph{}
+		sc.Radius = vg.Points(3)
+		p.Add(sc)
+	}
+	p.NominalY(names...)
+	return p, nil
+}
+
+func cumulativePlot(series []Series) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = "Cumulative (log scale): claims at or below a latency"
+	p.X.Label.Text = "seconds after apply"
+	p.Y.Label.Text = "claims (%)"
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Y.Min, p.Y.Max = 0, 100
+	p.Add(plotter.NewGrid())
+	p.Legend.Top = false
+	p.Legend.Left = false
+	for i, s := range series {
+		if len(s.Latencies) == 0 {
+			continue
+		}
+		sorted := slices.Clone(s.Latencies)
+		slices.Sort(sorted)
+		// The empirical distribution as steps: flat until the next claim,
+		// then up by one claim's share.
+		n := float64(len(sorted))
+		xys := make(plotter.XYs, 0, 2*len(sorted))
+		for j, l := range sorted {
+			xys = append(xys, plotter.XY{X: seconds(l), Y: 100 * float64(j) / n}, plotter.XY{X: seconds(l), Y: 100 * float64(j+1) / n})
+		}
+		l, err := plotter.NewLine(xys)
+		if err != nil {
+			return nil, errors.Wrap(err, errPlotSeries)
+		}
+		l.Color = plotutil.Color(i)
+		l.Width = vg.Points(1.5)
+		p.Add(l)
+		sum := Summarize(s.Latencies)
+		p.Legend.Add(fmt.Sprintf("%s  p50 %s  p90 %s", s.Name, Seconds(sum.P50), Seconds(sum.P90)), l)
+	}
+	return p, nil
+}
