@@ -2,6 +2,7 @@ package benche2e
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"time"
@@ -41,6 +42,13 @@ func PlotLatencies(file, title string, series []Series) error {
 	if err != nil {
 		return err
 	}
+	// Both panels share a range with some room either side: a log axis
+	// whose minimum equals its maximum (one claim, or equal latencies)
+	// has no ticks and cannot be drawn.
+	lo, hi := xRange(series)
+	for _, p := range []*plot.Plot{dots, cum} {
+		p.X.Min, p.X.Max = lo, hi
+	}
 	const w, h = 12 * vg.Inch, 5 * vg.Inch
 	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))
 	dc := draw.New(img)
@@ -64,6 +72,21 @@ func PlotLatencies(file, title string, series []Series) error {
 		return errors.Wrap(err, errWritePNG)
 	}
 	return errors.Wrap(f.Close(), errWritePNG)
+}
+
+// xRange is the seconds axis of every series, a factor of 1.5 wider than
+// the latencies on each side.
+func xRange(series []Series) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, s := range series {
+		for _, l := range s.Latencies {
+			lo, hi = min(lo, seconds(l)), max(hi, seconds(l))
+		}
+	}
+	if math.IsInf(lo, 1) {
+		return 1e-3, 1
+	}
+	return lo / 1.5, hi * 1.5
 }
 
 func seconds(d time.Duration) float64 {
