@@ -281,7 +281,7 @@ func procTable(runs []Run) Table {
 }
 
 func steadyTable(runs []Run) Table {
-	t := Table{Header: []string{"<run", "claims", "window", "API writes / claim / min", "stored writes / claim / min", "RunFunction / XR / min", "<top writes (per claim per min)", "crossplane CPU", "function CPU", "provider CPU", "load"}}
+	t := Table{Header: []string{"<run", "claims", "window", "API writes / claim / min", "stored writes / claim / min", "RunFunction / XR / min", "<top writes (per claim per min)", "<top stored writes", "crossplane CPU", "function CPU", "provider CPU", "load"}}
 	for _, r := range runs {
 		for _, s := range r.Scales {
 			st := s.Steady
@@ -291,9 +291,12 @@ func steadyTable(runs []Run) Table {
 			perMin := func(v float64) string {
 				return fmt.Sprintf("%.2f", v/float64(s.N)/st.Window.Minutes())
 			}
-			var top []string
-			for _, k := range TopResources(st.API.Writes, 4) {
-				top = append(top, k+" "+perMin(st.API.Writes[k]))
+			top := func(m map[string]float64) string {
+				var out []string
+				for _, k := range TopResources(m, 4) {
+					out = append(out, k+" "+perMin(m[k]))
+				}
+				return strings.Join(out, ", ")
 			}
 			cpu := func(p string) string {
 				if c, ok := st.Procs[p]; ok {
@@ -302,7 +305,7 @@ func steadyTable(runs []Run) Table {
 				return "–"
 			}
 			t.Add(r.Label, strconv.Itoa(s.N), Seconds(st.Window), perMin(st.API.WriteTotal()), perMin(st.API.StoredTotal()),
-				perMin(st.RunFunction), strings.Join(top, ", "), cpu("crossplane"), cpu("function"), cpu("provider"), st.Load.String())
+				perMin(st.RunFunction), top(st.API.Writes), top(st.API.Stored), cpu("crossplane"), cpu("function"), cpu("provider"), st.Load.String())
 		}
 	}
 	return t

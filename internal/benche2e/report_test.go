@@ -95,7 +95,7 @@ func TestRender(t *testing.T) {
 				"| after (floor: plain client) | 100 | 50 | 5.000 s |",
 				"| deployments.apps | 6.0 / 3.0 |",
 				"| after | 100 | 12.5 s | 200 MiB |",
-				"| after | 100 | 60.0 s | 0.30 | 0.00 | 0.00 | leases.coordination.k8s.io 0.30 | 1.0 s |",
+				"| after | 100 | 60.0 s | 0.30 | 0.00 | 0.00 | leases.coordination.k8s.io 0.30 |  | 1.0 s |",
 				"| composite/x | 6.0 / 1.00 |",
 				"| after | 100 | 20.0 s | 10.0 s | 20.0 s | 200 | 0 | 1 | 10.0 | 7.0 | 8.0 | 1.0–2.0 |",
 			},

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -42,6 +43,9 @@ type connector struct {
 	healthEnabled bool
 	record        event.Recorder
 	now           func() time.Time
+	// refresh bounds how old status.atProvider.lastHealthCheck may grow
+	// while every check confirms the recorded result (see lastHealthCheck).
+	refresh time.Duration
 }
 
 func (c *connector) Connect(_ context.Context, _ *v1alpha1.PerformerEndpoint) (managed.TypedExternalClient[*v1alpha1.PerformerEndpoint], error) {
@@ -72,8 +76,7 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.PerformerEndpoint) 
 	}
 	a := Assess(o)
 	if o.HealthEnabled && len(o.Health) > 0 {
-		now := metav1.NewTime(e.now())
-		a.AtProvider.LastHealthCheck = &now
+		a.AtProvider.LastHealthCheck = e.lastHealthCheck(cr.Status.AtProvider, a.AtProvider)
 	}
 
 	wasReady := cr.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue
@@ -87,6 +90,25 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.PerformerEndpoint) 
 		ResourceUpToDate:  true,
 		ConnectionDetails: ConnectionDetails(cr.GetNamespace(), cr.Spec.ForProvider),
 	}, nil
+}
+
+// lastHealthCheck is the time to record for a health check that just ran.
+// Writing the time of every check made every poll of a Ready performer a
+// status write, and every such write an event Crossplane answers by
+// composing the performer again: with the stack's 10 s poll, six writes and
+// six composition rounds a minute per performer for nothing. So the time
+// moves only when a check tells something: the observation changed, or the
+// recorded time is older than refresh (ten polls by default), so a stale
+// time still means the provider stopped checking, and a restarted provider
+// shows it checks within ten polls.
+func (e *external) lastHealthCheck(prev, next v1alpha1.PerformerEndpointObservation) *metav1.Time {
+	now := metav1.NewTime(e.now())
+	last := prev.LastHealthCheck
+	prev.LastHealthCheck, next.LastHealthCheck = nil, nil
+	if last == nil || now.Sub(last.Time) >= e.refresh || !equality.Semantic.DeepEqual(prev, next) {
+		return &now
+	}
+	return last
 }
 
 func (e *external) read(ctx context.Context, cr *v1alpha1.PerformerEndpoint) (Observed, error) {

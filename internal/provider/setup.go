@@ -39,6 +39,12 @@ const (
 // answering after the pod is Ready, which no watched object announces.
 const DefaultFastPollInterval = 5 * time.Second
 
+// HealthCheckRefreshPolls is how many polls old status.atProvider.
+// lastHealthCheck may grow, by default, while every check confirms the
+// recorded result: one status write per ten polls of a Ready performer
+// instead of one per poll (every ten minutes with the default 1 m poll).
+const HealthCheckRefreshPolls = 10
+
 // DefaultCacheSelector selects the objects the provider caches: every
 // performer pod, Service and EndpointSlice carries app=performer (the
 // EndpointSlice controller copies the Service's labels to its slices).
@@ -53,6 +59,10 @@ type Config struct {
 	// health check; the controller.Options PollInterval applies otherwise
 	// (see PollIntervalHook).
 	FastPollInterval time.Duration
+	// HealthCheckRefresh is how old lastHealthCheck may grow while the
+	// checks confirm what status says; HealthCheckRefreshPolls times the
+	// controller.Options PollInterval when zero.
+	HealthCheckRefresh time.Duration
 }
 
 // CacheOptions limits the informer caches to what the provider reads: pods,
@@ -85,6 +95,10 @@ func Setup(mgr ctrl.Manager, o controller.Options, cfg Config) error {
 	if fast <= 0 {
 		fast = DefaultFastPollInterval
 	}
+	refresh := cfg.HealthCheckRefresh
+	if refresh <= 0 {
+		refresh = HealthCheckRefreshPolls * o.PollInterval
+	}
 	recorder := event.NewAPIRecorder(mgr.GetEventRecorderFor(name)) //nolint:staticcheck // crossplane-runtime's recorder takes the core/v1 EventRecorder.
 
 	opts := []managed.ReconcilerOption{
@@ -94,6 +108,7 @@ func Setup(mgr ctrl.Manager, o controller.Options, cfg Config) error {
 			healthEnabled: cfg.Health != nil,
 			record:        recorder,
 			now:           time.Now,
+			refresh:       refresh,
 		}),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
 		managed.WithRecorder(recorder),
