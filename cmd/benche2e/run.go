@@ -35,6 +35,7 @@ type RunCmd struct {
 	Phases     []string `default:"latency,floor,scale,upgrade" enum:"latency,floor,scale,upgrade" help:"Phases to run, in this order."`
 
 	N          int           `default:"30"             help:"Claims applied one at a time in the latency phase." short:"n"`
+	Warmup     int           `default:"1"              help:"Claims applied one at a time before the latency phase's, reported apart: the first claim after a start waits for Crossplane's watches."`
 	Sizes      []int         `default:"100,500,1000"   help:"Claims applied at once in the floor and scale phases, one size after the other."`
 	Namespaces int           `default:"50"             help:"Namespaces the claims of a size are spread across."`
 	Upgrade    int           `default:"100"            help:"Performers upgraded at once, of the first scale size."`
@@ -78,15 +79,15 @@ func (r *RunCmd) phases(ctx context.Context, res *benche2e.Run) error {
 	if slices.Contains(r.Phases, "latency") || slices.Contains(r.Phases, "floor") {
 		// The floor copies what the function composed for a claim; without
 		// the latency phase, one claim is enough.
-		n := r.N
+		n, w := r.N, r.Warmup
 		if !slices.Contains(r.Phases, "latency") {
-			r.N = 1
+			r.N, r.Warmup = 1, 0
 		}
 		l, t, err := r.latency(ctx)
 		if err != nil {
 			return err
 		}
-		r.N, tmpl = n, t
+		r.N, r.Warmup, tmpl = n, w, t
 		if slices.Contains(r.Phases, "latency") {
 			res.Latency = l
 		}

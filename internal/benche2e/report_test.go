@@ -63,7 +63,7 @@ func sampleRuns() []Run {
 		Commit:  "abc1234",
 		Started: time.Date(2026, 11, 22, 16, 0, 0, 0, time.UTC),
 		Cores:   2,
-		Latency: &Latency{N: 2, Deployment: []time.Duration{ms(200), ms(400)}, Ready: []time.Duration{ms(900), ms(1100)}, Secret: []time.Duration{ms(950), ms(1000)}, Load: load},
+		Latency: &Latency{Cold: []Milestones{{Deployment: 10 * time.Second, Ready: 11 * time.Second, Secret: 11 * time.Second}}, N: 2, Deployment: []time.Duration{ms(200), ms(400)}, Ready: []time.Duration{ms(900), ms(1100)}, Secret: []time.Duration{ms(950), ms(1000)}, Load: load},
 		Floors:  []Floor{{N: 100, Namespaces: 50, AllAvailable: 5 * time.Second, API: api, Load: load}},
 		Scales: []Scale{{
 			N: 100, Namespaces: 50, FirstAllReady: 9 * time.Second, AllReady: 10 * time.Second, Stable: 5 * time.Second, Flaps: 3,
@@ -91,6 +91,7 @@ func TestRender(t *testing.T) {
 				`- run "after": commit abc1234, started 2026-11-22T16:00:00Z, 2 cores`,
 				"| after | apply → Deployment exists | 2 | 0.200 s | 0.400 s | 0.400 s | 0.400 s | 1.0–2.0 |",
 				"| after | apply → claim Ready | 2 | 0.900 s | 1.100 s | 1.100 s | 1.100 s | 1.0–2.0 |",
+				"- after, warm-up claim 1 (first after the stack started, not in the table): Deployment 10.0 s, Ready 11.0 s, Secret 11.0 s",
 				"| after | 100 | 50 | 10.0 s | 9.000 s | 5.000 s | ×2.00 | 3 | 15.0 | 10.0 | 7.0 | 5.0 | 1.0–2.0 |",
 				"| after (floor: plain client) | 100 | 50 | 5.000 s |",
 				"| deployments.apps | 6.0 / 3.0 |",
