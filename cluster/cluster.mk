@@ -26,7 +26,7 @@ API_PORT       ?= 36443
 E2E_FLAGS      ?=
 
 # Tools the stack needs, each built once into TOOLS_CACHE.
-CLUSTER_TOOLS := etcd kubernetes kwok registry crossplane-cli crossplane-core
+CLUSTER_TOOLS := etcd kubernetes kwok registry crossplane-cli crossplane-core helm
 
 # Sources that make the packages; a change rebuilds them.
 GO_SOURCES     = $(shell find apis functions internal -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
@@ -80,15 +80,17 @@ $(XPKG_DIR)/$(CONFIG_PKG).xpkg: $(CONFIG_META) $(wildcard examples/*.yaml) | too
 
 # ---- the stack -------------------------------------------------------------------
 
-# Core's own CRDs ship in the module the core binary is built from.
-CROSSPLANE_CRDS = $(shell cd cluster/tools/crossplane-core && GOFLAGS=-mod=mod $(GO) list -m -f '{{.Dir}}' github.com/crossplane/crossplane/v2)/cluster/crds
+# Core's own CRDs and its official Helm chart ship in the module the core
+# binary is built from.
+CROSSPLANE_MODULE = $(shell cd cluster/tools/crossplane-core && GOFLAGS=-mod=mod $(GO) list -m -f '{{.Dir}}' github.com/crossplane/crossplane/v2)
 
 STACK_ENV = env OUTPUT=$(OUTPUT) TOOLS_BIN=$(TOOLS_BIN) FORWARD_BIN=$(FORWARD_BIN) FUNCTION_BIN=$(FUNCTION_BIN) \
 	PROVIDER_BIN=$(PROVIDER_HOST_BIN) TESTPERFORMER_BIN=$(TESTPERFORMER_BIN) \
 	XPKG_DIR=$(XPKG_DIR) PKG_VERSION=$(XPKG_VERSION) API_PORT=$(API_PORT) \
 	XDG_CACHE_HOME=$(CROSSPLANE_CACHE)
 STACK = $(STACK_ENV) bash cluster/stack.sh
-STACK_START = $(STACK_ENV) CROSSPLANE_CRDS=$(CROSSPLANE_CRDS) bash cluster/stack.sh
+STACK_START = $(STACK_ENV) CROSSPLANE_CRDS=$(CROSSPLANE_MODULE)/cluster/crds \
+	CROSSPLANE_CHART=$(CROSSPLANE_MODULE)/cluster/charts/crossplane bash cluster/stack.sh
 
 # The Configuration depends on the Function and the Provider packages; the
 # stack pushes both and runs their binaries as processes.

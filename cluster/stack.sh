@@ -13,9 +13,17 @@
 #   stack.sh status say whether the stack is up
 #   stack.sh diagnose  print claims, packages, events and log tails
 #
+# Crossplane runs as a Helm install would run it: the ServiceAccounts,
+# ClusterRoles, bindings and Secrets of its official chart (rendered with
+# `helm template`), core and the RBAC manager each with its own
+# ServiceAccount's token. What the project asks a platform team to apply
+# (README, "Install on an existing cluster") is applied here, in that order.
+# Namespaces with claims enforce Pod Security "restricted".
+#
 # Inputs (the Makefile passes them): TOOLS_BIN, FORWARD_BIN, FUNCTION_BIN (a
 # static function binary for this machine), XPKG_DIR (the .xpkg files),
-# CROSSPLANE_CRDS (core's CRDs), PKG_VERSION, API_PORT, APPLY_EXAMPLES.
+# CROSSPLANE_CRDS (core's CRDs), CROSSPLANE_CHART (its Helm chart),
+# PKG_VERSION, API_PORT, APPLY_EXAMPLES.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -63,17 +71,43 @@ until_ok() {
 
 alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# sa_kubeconfig NAMESPACE SERVICEACCOUNT FILE: write a kubeconfig that
+# authenticates with a bound token of the ServiceAccount, as a pod's
+# projected token would, and holds nothing of the admin identity.
+sa_kubeconfig() {
+  local ns="$1" sa="$2" out="$3" server ca token
+  server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+  ca=$(kubectl config view --minify --raw --flatten -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')
+  token=$(kubectl -n "$ns" create token "$sa" --duration="${TOKEN_TTL:-48h}")
+  (umask 077 && cat >"$out" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: hourglass
+  cluster: {server: "$server", certificate-authority-data: "$ca"}
+users:
+- name: $ns/$sa
+  user: {token: "$token"}
+contexts:
+- name: $sa
+  context: {cluster: hourglass, user: $ns/$sa}
+current-context: $sa
+EOF
+  )
+}
+
 # ---- outside the namespace ---------------------------------------------------
 
 cmd_up() {
   if alive "$state/stack.pid"; then die "already up (pid $(cat "$state/stack.pid")); run 'make cluster-down' first"; fi
   rm -rf "$state" && mkdir -p "$state/logs"
-  for b in kwokctl kwok etcd kube-apiserver kube-controller-manager kube-scheduler kubectl registry crane crossplane crossplane-core; do
+  for b in kwokctl kwok etcd kube-apiserver kube-controller-manager kube-scheduler kubectl registry crane crossplane crossplane-core helm; do
     [[ -x "$TOOLS_BIN/$b" ]] || die "missing tool $TOOLS_BIN/$b (run 'make tools')"
   done
   [[ -x "$FORWARD_BIN" ]] || die "missing $FORWARD_BIN"
   [[ -x "${FUNCTION_BIN:-}" ]] || die "missing function binary FUNCTION_BIN=${FUNCTION_BIN:-}"
   [[ -d "${CROSSPLANE_CRDS:-}" ]] || die "missing Crossplane CRDs dir CROSSPLANE_CRDS=${CROSSPLANE_CRDS:-}"
+  [[ -f "${CROSSPLANE_CHART:-}/Chart.yaml" ]] || die "missing Crossplane's Helm chart CROSSPLANE_CHART=${CROSSPLANE_CHART:-}"
   ls "$XPKG_DIR"/*.xpkg >/dev/null 2>&1 || die "no packages in $XPKG_DIR (run 'make xpkg')"
 
   # setsid: Ctrl-C in the terminal reaches this script, which stops the stack
@@ -104,7 +138,7 @@ cmd_up() {
     if ! alive "$state/stack.pid" || [[ -f "$state/failed" ]]; then
       sed -n "$((shown + 1)),\$p" "$state/logs/stack.log"
       local f
-      for f in core function; do
+      for f in core rbac-manager function; do
         [[ -f "$state/logs/$f.log" ]] && { echo "---- tail of $f.log"; tail -20 "$state/logs/$f.log"; }
       done
       echo "stack: failed to start; logs in $state.last-logs" >&2
@@ -172,7 +206,7 @@ cmd_diagnose() {
     "${k[@]}" get events -A --sort-by=.lastTimestamp 2>&1 | tail -40 || true
   fi
   local f
-  for f in stack core function provider performers registry; do
+  for f in stack core rbac-manager function provider performers registry; do
     [[ -f "$state/logs/$f.log" ]] || continue
     echo "==== diagnose: tail of $f.log"
     tail -30 "$state/logs/$f.log"
@@ -245,12 +279,21 @@ cmd_inner() {
   kubectl apply -f "$here/kwok/nodes.yaml" -f "$here/kwok/runtimeclasses.yaml" -f "$here/kwok/priorityclasses.yaml" >/dev/null
   until_ok 60 "nodes Ready" kubectl wait --for=condition=Ready nodes --all --timeout=1s
 
-  phase "crossplane: core init"
+  phase "crossplane: the v2.4 chart's ServiceAccounts, RBAC and Secrets (helm template)"
+  # What `helm install crossplane` creates, less the two Deployments (core
+  # and the RBAC manager run below as processes with the same identities)
+  # and the webhook Service (webhooks are off: no pod network to reach them).
   kubectl create namespace crossplane-system >/dev/null
-  kubectl -n crossplane-system create serviceaccount crossplane >/dev/null
+  helm template crossplane "$CROSSPLANE_CHART" --namespace crossplane-system >"$state/crossplane-chart.yaml"
+  yq -y 'select(.kind != "Deployment" and .kind != "Service")' "$state/crossplane-chart.yaml" | kubectl apply -f - >/dev/null
+  sa_kubeconfig crossplane-system crossplane "$state/core.kubeconfig"
+  sa_kubeconfig crossplane-system rbac-manager "$state/rbac-manager.kubeconfig"
+
+  phase "crossplane: core init (ServiceAccount crossplane)"
   mkdir -p "$state/core/xpkg" "$state/core/xfn" "$state/core/tls"
-  local -a core_env=(CRDS_PATH="$CROSSPLANE_CRDS" POD_NAMESPACE=crossplane-system POD_SERVICE_ACCOUNT=crossplane
-    TLS_CA_SECRET_NAME=crossplane-root-ca TLS_CLIENT_SECRET_NAME=crossplane-tls-client)
+  local -a core_env=(KUBECONFIG="$state/core.kubeconfig" CRDS_PATH="$CROSSPLANE_CRDS" POD_NAMESPACE=crossplane-system
+    POD_SERVICE_ACCOUNT=crossplane TLS_CA_SECRET_NAME=crossplane-root-ca TLS_CLIENT_SECRET_NAME=crossplane-tls-client
+    TLS_SERVER_SECRET_NAME=crossplane-tls-server)
   # The first init races its own CRDs' establishment; it is idempotent.
   local i
   for i in 1 2 3 4 5; do
@@ -263,7 +306,23 @@ cmd_inner() {
     kubectl -n crossplane-system get secret crossplane-tls-client -o "jsonpath={.data.${k//./\\.}}" | base64 -d >"$state/core/tls/$k"
   done
 
-  phase "crossplane: core start"
+  phase "crossplane: RBAC manager (ServiceAccount rbac-manager, its own network namespace)"
+  # As in the chart: rbac init, then rbac start with the chart's allowed
+  # provider permissions. It grants core the XRD and provider CRDs' kinds
+  # (and providers their own), which nothing else here does. Its own network
+  # namespace, as its pod would have: its fixed metrics port (:8080) would
+  # otherwise collide with the performers' ports on the pod network. It
+  # reaches the API server through the forwarder's Unix socket.
+  KUBECONFIG="$state/rbac-manager.kubeconfig" crossplane-core rbac init >"$state/logs/rbac-manager.log" 2>&1 \
+    || die "crossplane rbac init failed; see $state/logs/rbac-manager.log"
+  KUBECONFIG="$state/rbac-manager.kubeconfig" LEADER_ELECTION=false unshare --net bash -c '
+    ip link set lo up
+    "$1" -listen tcp:127.0.0.1:6443 -to "unix:$2" >>"$3" 2>&1 &
+    exec crossplane-core rbac start --provider-clusterrole=crossplane:allowed-provider-permissions' \
+    _ "$FORWARD_BIN" "$state/apiserver.sock" "$state/logs/forward-rbac-manager.log" >>"$state/logs/rbac-manager.log" 2>&1 &
+  echo $! >"$state/rbac-manager.pid"
+
+  phase "crossplane: core start (ServiceAccount crossplane)"
   env "${core_env[@]}" TLS_CLIENT_CERTS_DIR="$state/core/tls" XPKG_CACHE_DIR="$state/core/xpkg" \
     XFN_CACHE_DIR="$state/core/xfn" METRICS_PORT=8180 HEALTH_PROBE_PORT=8181 WEBHOOK_PORT=9444 \
     crossplane-core core start --enable-webhooks=false --package-runtime=Deployment \
@@ -274,7 +333,15 @@ cmd_inner() {
   until_ok 30 "the registry" crane catalog localhost:5000
   push_packages
 
-  phase "packages: installing the Configuration (Crossplane resolves the Function and the Provider)"
+  phase "install: what README's install section applies, in its order"
+  # 1. Crossplane composes NetworkPolicies and reads pods for the function.
+  kubectl apply -f "$root/package/rbac/crossplane-rbac.yaml" >/dev/null
+  # 2. The provider's ServiceAccount, its reads of pods, Services and
+  #    EndpointSlices, and the runtime config that runs it as that account.
+  kubectl apply -f "$root/package/provider/rbac.yaml" -f "$root/package/provider/runtimeconfig.yaml" >/dev/null
+  # 3. The Provider with that runtime config (it then satisfies the
+  #    Configuration's dependency), then the Configuration. The ImageConfig
+  #    is this stack's own: the packages come from the local registry.
   kubectl apply -f - >/dev/null <<EOF
 apiVersion: pkg.crossplane.io/v1beta1
 kind: ImageConfig
@@ -286,6 +353,15 @@ spec:
     prefix: $PKG_PREFIX
   rewriteImage:
     prefix: localhost:5000/hourglass-xp
+---
+apiVersion: pkg.crossplane.io/v1
+kind: Provider
+metadata:
+  name: hourglass-xp-provider-hourglass
+spec:
+  package: $PKG_PREFIX/provider-hourglass:$PKG_VERSION
+  runtimeConfigRef:
+    name: provider-hourglass
 ---
 apiVersion: pkg.crossplane.io/v1
 kind: Configuration
@@ -326,9 +402,11 @@ EOF
     phase "examples: applying examples/*.yaml"
     local f
     for f in "$root"/examples/*.yaml; do
-      # Examples name their namespaces; create them so the claims apply.
+      # Examples name their namespaces; create them so the claims apply,
+      # enforcing Pod Security "restricted" as a careful platform would.
       yq -r 'select(.metadata.namespace != null) | .metadata.namespace' "$f" | sort -u | while read -r ns; do
         kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+        kubectl label --overwrite namespace "$ns" pod-security.kubernetes.io/enforce=restricted >/dev/null
       done
       kubectl apply -f "$f" >/dev/null
     done

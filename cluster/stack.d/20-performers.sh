@@ -13,7 +13,10 @@
 # answers. Log: $state/logs/performers.log; PID: $state/performers.pid.
 
 [[ -x "${TESTPERFORMER_BIN:-}" ]] || die "missing TESTPERFORMER_BIN=${TESTPERFORMER_BIN:-}"
-"$TESTPERFORMER_BIN" -serve-pods -kubeconfig "$KUBECONFIG" -cidr 10.77.0.0/16 \
+# Not admin either: a ServiceAccount that may only watch pods.
+kubectl apply -f "$here/kwok/pod-server.yaml" >/dev/null
+sa_kubeconfig kube-system hourglass-pod-server "$state/pod-server.kubeconfig"
+"$TESTPERFORMER_BIN" -serve-pods -kubeconfig "$state/pod-server.kubeconfig" -cidr 10.77.0.0/16 \
   >"$state/logs/performers.log" 2>&1 </dev/null &
 echo $! >"$state/performers.pid"
 until_ok 30 "the pod server watching" grep -q 'serving pods' "$state/logs/performers.log"

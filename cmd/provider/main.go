@@ -9,11 +9,13 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kong"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -24,12 +26,14 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
 
+	hourglass "github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/apis/observe/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/internal/provider"
 )
@@ -40,10 +44,13 @@ const (
 	errScheme      = "cannot add APIs to scheme"
 	errSelector    = "cannot parse --watch-selector"
 	errSetup       = "cannot set up PerformerEndpoint controller"
-	errStart       = "cannot start controller manager"
-	errMetrics     = "cannot register metrics"
-	errHealthz     = "cannot add health checks"
-	leaderElection = "crossplane-leader-election-provider-hourglass"
+	errAccessCheck = "cannot set up the check of Crossplane's access"
+
+	errFmtServiceAccount = "--crossplane-service-account %q: want NAMESPACE/NAME"
+	errStart             = "cannot start controller manager"
+	errMetrics           = "cannot register metrics"
+	errHealthz           = "cannot add health checks"
+	leaderElection       = "crossplane-leader-election-provider-hourglass"
 )
 
 // CLI of the provider.
@@ -63,6 +70,9 @@ type CLI struct {
 
 	HealthCheck     bool     `default:"true" help:"Check ready pods with grpc.health.v1 (dialling pod IPs). --no-health-check turns it off for every PerformerEndpoint, for clusters where the provider cannot reach pods." negatable:""`
 	HealthCheckCIDR []string `help:"Only dial pod IPs inside these CIDRs (repeatable); any pod IP when unset." placeholder:"10.0.0.0/8"`
+
+	CrossplaneServiceAccount string        `default:"crossplane-system/crossplane" help:"Crossplane's ServiceAccount (NAMESPACE/NAME), whose permissions to compose performers are checked for claims that are not Ready."`
+	AccessCheck              time.Duration `default:"30s" help:"How often claims that are not Ready are checked for permissions Crossplane lacks (a Warning event CrossplaneAccessDenied names them); 0 turns the check off."`
 
 	MetricsAddress string `default:":8080" env:"METRICS_ADDRESS" help:"Address of the Prometheus metrics endpoint; 0 disables it."`
 	ProbeAddress   string `default:":8081" env:"PROBE_ADDRESS"   help:"Address of the /healthz and /readyz endpoints; 0 disables them."`
@@ -97,7 +107,7 @@ func (c *CLI) Run() error {
 		return errors.Wrap(err, errRESTConfig)
 	}
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme, hourglass.AddToScheme} {
 		if err := add(s); err != nil {
 			return errors.Wrap(err, errScheme)
 		}
@@ -175,6 +185,9 @@ func (c *CLI) Run() error {
 	if err := provider.Setup(mgr, o, pc); err != nil {
 		return errors.Wrap(err, errSetup)
 	}
+	if err := c.addAccessCheck(mgr, log); err != nil {
+		return err
+	}
 	return errors.Wrap(mgr.Start(ctrl.SetupSignalHandler()), errStart)
 }
 
@@ -182,4 +195,25 @@ func main() {
 	ctx := kong.Parse(&CLI{}, kong.Name("provider-hourglass"),
 		kong.Description("Observes Hourglass performers: pods, Services, EndpointSlices and gRPC health; publishes their endpoints."))
 	ctx.FatalIfErrorf(ctx.Run())
+}
+
+// addAccessCheck adds the check of Crossplane's permissions, unless it is
+// turned off.
+func (c *CLI) addAccessCheck(mgr ctrl.Manager, log logging.Logger) error {
+	if c.AccessCheck <= 0 {
+		return nil
+	}
+	ns, name, ok := strings.Cut(c.CrossplaneServiceAccount, "/")
+	if !ok || ns == "" || name == "" {
+		return errors.Errorf(errFmtServiceAccount, c.CrossplaneServiceAccount)
+	}
+	return errors.Wrap(mgr.Add(&provider.AccessChecker{
+		Reader:   mgr.GetAPIReader(),
+		Reviewer: provider.SubjectAccessReviewer{Client: mgr.GetClient()},
+		Record:   event.NewAPIRecorder(mgr.GetEventRecorderFor("provider-hourglass")), //nolint:staticcheck // crossplane-runtime's recorder takes the core/v1 EventRecorder.
+		Log:      log.WithValues("controller", "crossplane-access"),
+		User:     provider.ServiceAccountUser(types.NamespacedName{Namespace: ns, Name: name}),
+		Need:     provider.ComposeAccess,
+		Interval: c.AccessCheck,
+	}), errAccessCheck)
 }

@@ -316,6 +316,31 @@ func TestExecutorRBAC(t *testing.T) {
 	}
 }
 
+// TestCrossplaneRBAC keeps the platform's copy of the aggregated ClusterRole
+// equal to the one the project ships and the live stack applies.
+func TestCrossplaneRBAC(t *testing.T) {
+	read := func(path string) rbacv1.ClusterRole {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r rbacv1.ClusterRole
+		if err := yaml.Unmarshal(b, &r); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		return r
+	}
+	want := read("../../package/rbac/crossplane-rbac.yaml")
+	got := read("platform/crossplane-rbac.yaml")
+	if got.Name != want.Name || got.Labels["rbac.crossplane.io/aggregate-to-crossplane"] != "true" {
+		t.Errorf("platform ClusterRole %q with labels %v, want %q aggregated to Crossplane", got.Name, got.Labels, want.Name)
+	}
+	if diff := cmp.Diff(want.Rules, got.Rules); diff != "" {
+		t.Errorf("rules differ from package/rbac/crossplane-rbac.yaml, -want, +got:\n%s", diff)
+	}
+}
+
 // TestNamespaces checks that everything under avs/NS/ lives in NS, so an
 // Application or Kustomization per directory owns exactly one namespace.
 func TestNamespaces(t *testing.T) {

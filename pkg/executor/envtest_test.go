@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	xpv1 "github.com/crossplane/crossplane/apis/v2/apiextensions/v1"
 	corev1 "k8s.io/api/core/v1"
 	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,12 +18,11 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	"sigs.k8s.io/yaml"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/xcrd"
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
+	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
 )
 
 // The manager's tests run against a real kube-apiserver and etcd (envtest)
@@ -77,7 +75,7 @@ func startEnv() (*envtest.Environment, error) {
 			return nil, errors.Errorf("no %s in %s (KUBEBUILDER_ASSETS); build it with: bash cluster/tools/build.sh etcd; bash cluster/tools/build.sh kubernetes", b, dir)
 		}
 	}
-	crd, err := claimCRD()
+	crd, err := testtools.ClaimCRD(xrdPath)
 	if err != nil {
 		return nil, err
 	}
@@ -92,24 +90,6 @@ func startEnv() (*envtest.Environment, error) {
 		return nil, errors.Wrap(err, "cannot start envtest")
 	}
 	return env, nil
-}
-
-func claimCRD() (*extv1.CustomResourceDefinition, error) {
-	b, err := os.ReadFile(xrdPath)
-	if err != nil {
-		return nil, err
-	}
-	xrd := &xpv1.CompositeResourceDefinition{}
-	if err := yaml.UnmarshalStrict(b, xrd); err != nil {
-		return nil, err
-	}
-	crd, err := xcrd.ForCompositeResourceClaim(xrd)
-	if err != nil {
-		return nil, err
-	}
-	// Crossplane makes the XRD the CRD's owner; no XRD exists here.
-	crd.OwnerReferences = nil
-	return crd, nil
 }
 
 // needAPIServer skips the test when envtest could not start, or fails it

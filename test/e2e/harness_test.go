@@ -105,9 +105,12 @@ func (e *env) mustKubectl(t *testing.T, stdin []byte, args ...string) string {
 	return out
 }
 
+// ensureNamespace creates a namespace for claims. Every one enforces Pod
+// Security "restricted", as a careful platform's would: every performer the
+// tests make must be admitted there.
 func (e *env) ensureNamespace(t *testing.T, ns string) {
 	t.Helper()
-	y := fmt.Sprintf("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n", ns)
+	y := fmt.Sprintf("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n  labels:\n    pod-security.kubernetes.io/enforce: restricted\n", ns)
 	e.mustKubectl(t, []byte(y), "apply", "-f", "-")
 }
 

@@ -1,0 +1,195 @@
+package provider
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+
+	hourglass "github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
+	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
+)
+
+func TestDeniedMessage(t *testing.T) {
+	type args struct {
+		missing []Access
+	}
+	cases := map[string]struct {
+		reason string
+		args   args
+		want   string
+	}{
+		"GroupedByResource": {
+			reason: "Verbs of one resource are listed together, resources of an API group carry it.",
+			args: args{missing: []Access{
+				{Group: "networking.k8s.io", Resource: "networkpolicies", Verb: "create"},
+				{Group: "networking.k8s.io", Resource: "networkpolicies", Verb: "patch"},
+				{Resource: "pods", Verb: "list"},
+			}},
+			want: "Crossplane (system:serviceaccount:crossplane-system:crossplane) may not create, patch networkpolicies.networking.k8s.io; list pods " +
+				"in namespace avs, so it cannot compose this performer: grant it with a ClusterRole aggregated to Crossplane (package/rbac/crossplane-rbac.yaml)",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := DeniedMessage("system:serviceaccount:crossplane-system:crossplane", "avs", tc.args.missing)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("%s\nDeniedMessage(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestServiceAccountUser(t *testing.T) {
+	got := ServiceAccountUser(types.NamespacedName{Namespace: "crossplane-system", Name: "crossplane"})
+	if want := "system:serviceaccount:crossplane-system:crossplane"; got != want {
+		t.Errorf("ServiceAccountUser: want %q, got %q", want, got)
+	}
+	if diff := cmp.Diff([]string{"system:serviceaccounts", "system:serviceaccounts:crossplane-system", "system:authenticated"}, serviceAccountGroups(got)); diff != "" {
+		t.Errorf("serviceAccountGroups: -want, +got:\n%s", diff)
+	}
+	if g := serviceAccountGroups("alice"); g != nil {
+		t.Errorf("serviceAccountGroups(alice): want none, got %v", g)
+	}
+}
+
+// events records the events the checker emits.
+type events struct{ got map[string][]event.Event }
+
+func (e *events) Event(o runtime.Object, ev event.Event) {
+	m, _ := o.(metav1.Object)
+	e.got[m.GetNamespace()+"/"+m.GetName()] = append(e.got[m.GetNamespace()+"/"+m.GetName()], ev)
+}
+func (e *events) WithAnnotations(...string) event.Recorder { return e }
+
+// TestAccessCheckerEnvtest runs the check against a real API server as the
+// provider's ServiceAccount with the shipped RBAC, reviewing what
+// Crossplane's ServiceAccount may do under real RBAC: first without the
+// project's ClusterRole (the claim that is not Ready gets an event naming
+// what is missing), then with it and the chart's rules (no event).
+func TestAccessCheckerEnvtest(t *testing.T) {
+	crd, err := testtools.ClaimCRD("../../package/xrd/xperformers.hourglass.eigenlayer.io.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	te := &envtest.Environment{
+		BinaryAssetsDirectory: testtools.KubebuilderAssets(t),
+		CRDDirectoryPaths:     []string{"../../package/provider/crds"},
+		CRDs:                  []*extv1.CustomResourceDefinition{crd},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := te.Start()
+	if err != nil {
+		t.Fatalf("cannot start envtest: %v", err)
+	}
+	t.Cleanup(func() { _ = te.Stop() })
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, hourglass.AddToScheme} {
+		if err := add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin, err := client.New(cfg, client.Options{Scheme: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyRBAC(t, admin)
+	pcfg := rest.CopyConfig(cfg)
+	pcfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:crossplane-system:provider-hourglass"}
+	asProvider, err := client.New(pcfg, client.Options{Scheme: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := context.Background()
+	for _, o := range []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "avs"}},
+		&hourglass.Performer{ObjectMeta: metav1.ObjectMeta{Namespace: "avs", Name: "waiting"},
+			Spec: hourglass.PerformerClaimSpec{PerformerSpec: hourglass.PerformerSpec{AVSAddress: "0x1234567890abcdef1234567890abcdef12345678", Image: "avs/performer:v1"}}},
+		&hourglass.Performer{ObjectMeta: metav1.ObjectMeta{Namespace: "avs", Name: "ready"},
+			Spec: hourglass.PerformerClaimSpec{PerformerSpec: hourglass.PerformerSpec{AVSAddress: "0x1234567890abcdef1234567890abcdef12345678", Image: "avs/performer:v1"}}},
+	} {
+		if err := admin.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ready := &hourglass.Performer{}
+	if err := admin.Get(ctx, types.NamespacedName{Namespace: "avs", Name: "ready"}, ready); err != nil {
+		t.Fatal(err)
+	}
+	ready.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Available", LastTransitionTime: metav1.Now()}}
+	if err := admin.Status().Update(ctx, ready); err != nil {
+		t.Fatal(err)
+	}
+
+	rec := &events{got: map[string][]event.Event{}}
+	c := &AccessChecker{
+		Reader:   asProvider,
+		Reviewer: SubjectAccessReviewer{Client: asProvider},
+		Record:   rec,
+		Log:      logging.NewNopLogger(),
+		User:     "system:serviceaccount:crossplane-system:crossplane",
+		Need:     ComposeAccess,
+		Interval: time.Hour,
+	}
+
+	if err := c.Check(ctx); err != nil {
+		t.Fatalf("Check as the provider's ServiceAccount: %v", err)
+	}
+	if n := len(rec.got["avs/ready"]); n != 0 {
+		t.Errorf("the Ready claim got %d events, want none: a working performer is not checked", n)
+	}
+	got := rec.got["avs/waiting"]
+	if len(got) != 1 || got[0].Reason != ReasonCrossplaneAccessDenied || got[0].Type != event.TypeWarning {
+		t.Fatalf("the waiting claim got %+v, want one Warning %s", got, ReasonCrossplaneAccessDenied)
+	}
+	for _, s := range []string{"create, update, patch, delete networkpolicies.networking.k8s.io", "get, list, watch pods", "deployments.apps", "in namespace avs"} {
+		if !strings.Contains(got[0].Message, s) {
+			t.Errorf("the event does not say %q:\n%s", s, got[0].Message)
+		}
+	}
+
+	// What a real install grants: the chart's rules for Deployments and
+	// Services (here bound directly: no aggregation controller runs in
+	// envtest) and the project's ClusterRole.
+	testtools.CreateFromFile(t, admin, "package/rbac/crossplane-rbac.yaml")
+	chart := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "chart-crossplane"}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get", "list", "create", "update", "patch", "delete", "watch"}},
+		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"*"}},
+	}}
+	if err := admin.Create(ctx, chart); err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []string{"chart-crossplane", "crossplane:hourglass-performer"} {
+		b := &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: role},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "crossplane-system", Name: "crossplane"}},
+		}
+		if err := admin.Create(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec.got = map[string][]event.Event{}
+	if err := c.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.got) != 0 {
+		t.Errorf("with the chart's and the project's rules, want no event, got %+v", rec.got)
+	}
+}

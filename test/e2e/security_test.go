@@ -1,0 +1,193 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// crossplaneUser is Crossplane core's identity in the stack, as in a Helm
+// install: its ServiceAccount.
+const crossplaneUser = "system:serviceaccount:crossplane-system:crossplane"
+
+// unconfinedComposition is the shipped Composition with the platform's
+// security profile relaxed to Unconfined: the function then sets no
+// security context, which Pod Security "restricted" refuses.
+func (e *env) unconfinedComposition(t *testing.T, name string) *unstructured.Unstructured {
+	t.Helper()
+	u := e.readYAML(t, "compositions/xperformer.yaml")
+	// Only claims that name it use it; it keeps the stable channel label,
+	// which the definition's default revision selector requires.
+	u.SetName(name)
+	steps, _, _ := unstructured.NestedSlice(u.Object, "spec", "pipeline")
+	if len(steps) != 1 {
+		t.Fatalf("compositions/xperformer.yaml: %d pipeline steps, want the performer function's alone", len(steps))
+	}
+	step, _ := steps[0].(map[string]any)
+	if err := unstructured.SetNestedField(step, "Unconfined", "input", "security", "profile"); err != nil {
+		t.Fatal(err)
+	}
+	if err := unstructured.SetNestedSlice(u.Object, steps, "spec", "pipeline"); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestPodSecurityRelaxedByPlatform shows a platform override that relaxes
+// the performers' security failing visibly in a namespace that enforces Pod
+// Security "restricted": the API server refuses the pods, and the claim
+// says so (Degraded, PodCreationFailed, Pod Security's own message, phase
+// Failed) instead of waiting.
+func TestPodSecurityRelaxedByPlatform(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	const ns, name, comp = "e2e-podsecurity", "relaxed", "xperformers-e2e-unconfined"
+	e.applyObject(t, e.unconfinedComposition(t, comp))
+	defer e.mustKubectl(t, nil, "delete", "composition", comp, "--ignore-not-found")
+
+	c := newClaim(ns, name, map[string]any{
+		"avsAddress":     "0x1234567890abcdef1234567890abcdef12345678",
+		"image":          "myavs/performer:v1.0.0",
+		"compositionRef": map[string]any{"name": comp},
+	})
+	e.apply(t, c)
+	defer e.deleteClaim(t, ns, name)
+
+	steadily(t, settle, stable, "claim refused by Pod Security", func(ctx context.Context) error {
+		u, err := e.get(ctx, ns, name)
+		if err != nil || u == nil {
+			return fmt.Errorf("claim: %v", err)
+		}
+		if s, r, m := condition(u, "Ready"); s == "True" {
+			return fmt.Errorf("Ready (%s: %s)", r, m)
+		}
+		s, r, m := condition(u, "Degraded")
+		if s != "True" || r != "PodCreationFailed" || !strings.Contains(m, `violates PodSecurity "restricted`) {
+			return fmt.Errorf("Degraded=%s (%s: %s), want True PodCreationFailed naming Pod Security; status:\n%s", s, r, m, describe(u))
+		}
+		if p, _, _ := unstructured.NestedString(u.Object, "status", "phase"); p != "Failed" {
+			return fmt.Errorf("phase %q, want Failed", p)
+		}
+		pods, err := e.pods(ctx, ns, name)
+		if err != nil {
+			return err
+		}
+		if len(pods) != 0 {
+			return fmt.Errorf("%d pods were admitted", len(pods))
+		}
+		return nil
+	})
+}
+
+// TestWithoutCrossplaneRBAC removes the project's aggregated ClusterRole,
+// as on a cluster where that install step was skipped: Crossplane may then
+// neither compose a NetworkPolicy nor read pods. Crossplane itself only
+// times out on the XR after two minutes (its informer for pods never syncs)
+// while the claim waits; provider-hourglass names what is missing, and the
+// fix, on the claim. With the ClusterRole back, the claim becomes Ready. Not
+// parallel: every claim in the stack loses those permissions meanwhile.
+func TestWithoutCrossplaneRBAC(t *testing.T) {
+	e := setup(t)
+	const ns, name = "e2e-rbac", "no-rbac"
+	// restore puts the ClusterRole back. Crossplane recovers by itself once
+	// its requests stop timing out (two minutes); a restart, as after a fix,
+	// saves the tests that follow that wait.
+	restored := false
+	restore := func(t *testing.T) {
+		e.mustKubectl(t, nil, "apply", "-f", e.root+"/package/rbac/crossplane-rbac.yaml")
+		e.crossplaneMay(t, true, ns, "create", "networkpolicies.networking.k8s.io")
+		e.crossplaneMay(t, true, ns, "list", "pods")
+		stackProcess(t, e, "stop", "core")
+		stackProcess(t, e, "start", "core")
+		restored = true
+	}
+	t.Cleanup(func() { e.deleteClaim(t, ns, name) })
+	t.Cleanup(func() {
+		if !restored {
+			restore(t)
+		}
+	})
+	e.mustKubectl(t, nil, "delete", "clusterrole", "crossplane:hourglass-performer")
+	e.crossplaneMay(t, false, ns, "create", "networkpolicies.networking.k8s.io")
+	e.crossplaneMay(t, false, ns, "list", "pods")
+
+	c := newClaim(ns, name, map[string]any{
+		"avsAddress":    "0x1234567890abcdef1234567890abcdef12345678",
+		"image":         "myavs/performer:v1.0.0",
+		"networkPolicy": map[string]any{"enabled": true},
+	})
+	e.apply(t, c)
+
+	// On the claim, where its owner looks: what is missing, and the fix.
+	eventually(t, 2*time.Minute, "CrossplaneAccessDenied on the claim", func(ctx context.Context) error {
+		return e.hasEvent(ctx, ns, name, "CrossplaneAccessDenied", crossplaneUser,
+			"networkpolicies.networking.k8s.io", "get, list, watch pods", "package/rbac/crossplane-rbac.yaml")
+	})
+	u, err := e.get(context.Background(), ns, name)
+	if err != nil || u == nil {
+		t.Fatalf("claim: %v", err)
+	}
+	if s, r, m := condition(u, "Ready"); s == "True" {
+		t.Fatalf("claim Ready without the ClusterRole (%s: %s)", r, m)
+	}
+	out := e.mustKubectl(t, nil, "-n", ns, "describe", "performer", name)
+	if !strings.Contains(out, "CrossplaneAccessDenied") {
+		t.Errorf("kubectl describe does not show the event:\n%s", out)
+	}
+
+	// The fix, as the README's troubleshooting entry gives it.
+	t.Run("fixed", func(t *testing.T) {
+		restore(t)
+		e.readyAndStable(t, ns, name)
+	})
+}
+
+// crossplaneMay waits until Crossplane's ServiceAccount may (or may not) do
+// verb on resource in ns: the aggregation controller updates Crossplane's
+// ClusterRole a moment after the aggregated one changes.
+func (e *env) crossplaneMay(t *testing.T, want bool, ns, verb, resource string) {
+	t.Helper()
+	eventually(t, time.Minute, fmt.Sprintf("%s may %s %s: %t", crossplaneUser, verb, resource, want), func(ctx context.Context) error {
+		out, _, _ := e.kubectl(ctx, nil, "auth", "can-i", verb, resource, "-n", ns, "--as", crossplaneUser)
+		if got := strings.TrimSpace(out) == "yes"; got != want {
+			return fmt.Errorf("kubectl auth can-i says %q", strings.TrimSpace(out))
+		}
+		return nil
+	})
+}
+
+// hasEvent returns nil once an event with the reason about the named object
+// in ns mentions every one of the strings.
+func (e *env) hasEvent(ctx context.Context, ns, object, reason string, mentions ...string) error {
+	l := &corev1.EventList{}
+	if err := e.c.List(ctx, l, client.InNamespace(ns), client.MatchingFields{"involvedObject.name": object}); err != nil {
+		return err
+	}
+	var seen []string
+	for _, ev := range l.Items {
+		if ev.Reason != reason {
+			seen = append(seen, ev.Reason)
+			continue
+		}
+		missing := ""
+		for _, m := range mentions {
+			if !strings.Contains(ev.Message, m) {
+				missing = m
+				break
+			}
+		}
+		if missing == "" {
+			return nil
+		}
+		return fmt.Errorf("event %s does not mention %q: %s", reason, missing, ev.Message)
+	}
+	return fmt.Errorf("no %s event on %s/%s (events: %v)", reason, ns, object, seen)
+}
