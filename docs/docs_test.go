@@ -62,3 +62,66 @@ func TestMigrationExamples(t *testing.T) {
 		t.Errorf("want exactly the 3 changed fields reported unknown, got %d:\n%s", n, out)
 	}
 }
+
+var (
+	// A repository manifest the stack applies: "$root/package/....yaml".
+	stackManifest = regexp.MustCompile(`"\$root/(package/[^"]+\.yaml)"`)
+	// A repository manifest the README's install section applies.
+	readmeManifest = regexp.MustCompile(`kubectl apply(?: -f (package/\S+\.yaml))+`)
+	applyFile      = regexp.MustCompile(`package/\S+\.yaml`)
+)
+
+// TestInstallMatchesStack keeps the README's install section equal to what
+// the live stack (make run, make e2e) applies: the same manifests of this
+// repository in the same order, the Provider with the same runtime config,
+// the chart version of the Crossplane core it runs, and Pod Security
+// "restricted" on claim namespaces.
+func TestInstallMatchesStack(t *testing.T) {
+	read := func(path string) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join("..", path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	readme := read("README.md")
+	start := strings.Index(readme, "## Install on an existing cluster")
+	end := strings.Index(readme[start+1:], "\n## ")
+	if start < 0 || end < 0 {
+		t.Fatal("README.md has no section \"Install on an existing cluster\"")
+	}
+	install := readme[start : start+1+end]
+
+	stack := read("cluster/stack.sh")
+	hooks, _ := filepath.Glob("../cluster/stack.d/*.sh")
+	for _, h := range hooks {
+		stack += read(strings.TrimPrefix(h, "../"))
+	}
+	var want, got []string
+	for _, m := range stackManifest.FindAllStringSubmatch(stack, -1) {
+		want = append(want, m[1])
+	}
+	for _, m := range readmeManifest.FindAllString(install, -1) {
+		got = append(got, applyFile.FindAllString(m, -1)...)
+	}
+	if len(want) == 0 || strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("README install section applies %v, the stack %v", got, want)
+	}
+
+	for _, s := range []string{"runtimeConfigRef:\n    name: provider-hourglass", "pod-security.kubernetes.io/enforce=restricted"} {
+		if !strings.Contains(stack, s) {
+			t.Errorf("cluster/stack.sh does not apply %q", s)
+		}
+	}
+	for _, s := range []string{"runtimeConfigRef:\n       name: provider-hourglass", "pod-security.kubernetes.io/enforce: restricted"} {
+		if !strings.Contains(install, s) {
+			t.Errorf("the README's install section does not say %q", s)
+		}
+	}
+	core := read("cluster/tools/crossplane-core/go.mod")
+	v := regexp.MustCompile(`github.com/crossplane/crossplane/v2 v(\S+)`).FindStringSubmatch(core)
+	if v == nil || !strings.Contains(install, "--version "+v[1]) {
+		t.Errorf("the README installs a Crossplane chart other than the core the stack runs (%v)", v)
+	}
+}
