@@ -182,12 +182,19 @@ func parallel(n, workers int, f func(i int) error) error {
 
 // condition returns the status of a condition of an object's status.
 func condition(u *unstructured.Unstructured, typ string) string {
+	s, _ := conditionReason(u, typ)
+	return s
+}
+
+// conditionReason returns the status and reason of a condition.
+func conditionReason(u *unstructured.Unstructured, typ string) (status, reason string) {
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 	for _, c := range conds {
 		if m, ok := c.(map[string]any); ok && m["type"] == typ {
 			s, _ := m["status"].(string)
-			return s
+			r, _ := m["reason"].(string)
+			return s, r
 		}
 	}
-	return ""
+	return "", "(no condition)"
 }

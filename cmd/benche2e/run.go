@@ -41,6 +41,7 @@ type RunCmd struct {
 	Upgrade    int           `default:"100"            help:"Performers upgraded at once, of the first scale size."`
 	Stable     time.Duration `default:"5s"             help:"How long every claim must stay Ready to count as Ready: Crossplane flaps Ready under load."`
 	Steady     time.Duration `default:"60s"            help:"Steady-state window after each scale size (0 skips it)."`
+	Settle     time.Duration `default:"60s"            help:"Wait before the steady-state window, so the work left over from applying the claims (Crossplane's retries, the provider's first polls) is over."`
 	Timeout    time.Duration `default:"20m"            help:"Timeout of each wait."`
 	Workers    int           `default:"20"             help:"Concurrent requests when applying at once."`
 	QPS        float32       `default:"500"            help:"Client-side rate limit of this benchmark's own requests."`

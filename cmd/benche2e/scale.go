@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -32,6 +33,9 @@ type readiness struct {
 	ready map[string]bool
 	count int
 	flaps int
+	// why counts the Ready condition's reasons when a claim stopped being
+	// Ready, and what its Synced condition said.
+	why map[string]int
 	// firstAll is when every claim was first Ready at once; allSince when
 	// every claim has been Ready without interruption since.
 	firstAll, allSince time.Time
@@ -42,18 +46,23 @@ type readiness struct {
 }
 
 func newReadiness(n int) *readiness {
-	return &readiness{n: n, ready: map[string]bool{}, upgrade: map[string]bool{}, upgraded: map[string]time.Time{}}
+	return &readiness{n: n, ready: map[string]bool{}, why: map[string]int{}, upgrade: map[string]bool{}, upgraded: map[string]time.Time{}}
 }
 
 func (x *readiness) observe(u *unstructured.Unstructured, deleted bool, at time.Time) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	key := u.GetNamespace() + "/" + u.GetName()
-	r := !deleted && condition(u, "Ready") == string(corev1.ConditionTrue)
+	st, reason := conditionReason(u, "Ready")
+	r := !deleted && st == string(corev1.ConditionTrue)
 	switch was := x.ready[key]; {
 	case was && !r:
 		x.flaps++
 		x.count--
+		if !deleted {
+			_, synced := conditionReason(u, "Synced")
+			x.why[st+"/"+reason+", Synced "+synced]++
+		}
 	case !was && r:
 		x.count++
 	}
@@ -136,6 +145,9 @@ func (r *RunCmd) scale(ctx context.Context, n int, upgrade bool) (benche2e.Scale
 	d := diff(before, after)
 	res.FirstAllReady, res.AllReady = x.firstAll.Sub(t0), x.allSince.Sub(t0)
 	_, res.Flaps = x.status()
+	x.mu.Lock()
+	res.FlapReasons = maps.Clone(x.why)
+	x.mu.Unlock()
 	res.API, res.RunFunction, res.Reconciles, res.Procs, res.Load = d.api, d.runFunction, d.reconciles, d.procs, d.load
 	r.logf("scale %d: all Ready in %s (first all Ready %s, %d flaps), %.1f writes/claim, %.1f RunFunction/XR",
 		n, benche2e.Seconds(res.AllReady), benche2e.Seconds(res.FirstAllReady), res.Flaps, res.API.WriteTotal()/float64(n), res.RunFunction/float64(n))
@@ -171,6 +183,12 @@ func (r *RunCmd) waitStable(ctx context.Context, x *readiness, what string) erro
 // steady measures a window in which nothing changes: what Ready claims
 // cost when they cost nothing by design.
 func (r *RunCmd) steady(ctx context.Context, n int) (*benche2e.Steady, error) {
+	r.logf("steady %d: settling for %s", n, r.Settle)
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(r.Settle):
+	}
 	before, err := r.take(ctx)
 	if err != nil {
 		return nil, err

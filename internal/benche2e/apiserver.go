@@ -49,6 +49,9 @@ type APICounts struct {
 	Writes map[string]float64 `json:"writes"`
 	// Stored by resource: writes that reached etcd (create, update, delete).
 	Stored map[string]float64 `json:"stored"`
+	// Conflicts by resource: writes refused with 409 (a stale
+	// resourceVersion, or a create of what exists), each a write to retry.
+	Conflicts map[string]float64 `json:"conflicts,omitempty"`
 }
 
 // APICountsOf reads the API server's counters from a difference.
@@ -60,6 +63,9 @@ func APICountsOf(d Snapshot) APICounts {
 		Requests: d.SumBy(APIRequests, resource, Label("verb")),
 		Writes: d.SumBy(APIRequests, func(l map[string]string) bool {
 			return resource(l) && Is("verb", WriteVerbs...)(l)
+		}, Resource),
+		Conflicts: d.SumBy(APIRequests, func(l map[string]string) bool {
+			return resource(l) && l["code"] == "409" && Is("verb", WriteVerbs...)(l)
 		}, Resource),
 		Stored: d.SumBy(EtcdRequests, Is("operation", StoredOps...), func(l map[string]string) string {
 			// etcd_requests_total names the resource without subresource:

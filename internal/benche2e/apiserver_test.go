@@ -19,7 +19,7 @@ func TestAPICountsOf(t *testing.T) {
 		want   APICounts
 	}{
 		"Fixture": {
-			reason: "Requests by verb leave out non-resource requests (health checks); writes are keyed by resource and subresource, failed ones included (a conflict cost a request); stored writes are etcd's create, update and delete, not its reads.",
+			reason: "Requests by verb leave out non-resource requests (health checks); writes are keyed by resource and subresource, failed ones included (a conflict cost a request); stored writes are etcd's create, update and delete, not its reads; 409s are conflicts.",
 			args:   s,
 			want: APICounts{
 				Requests: map[string]float64{"APPLY": 40, "POST": 10, "PUT": 28, "LIST": 7, "WATCH": 2},
@@ -28,7 +28,8 @@ func TestAPICountsOf(t *testing.T) {
 					"deployments.apps/status":             25,
 					"xperformers.hourglass.eigenlayer.io": 3,
 				},
-				Stored: map[string]float64{"deployments.apps": 30, "xperformers.hourglass.eigenlayer.io": 1},
+				Stored:    map[string]float64{"deployments.apps": 30, "xperformers.hourglass.eigenlayer.io": 1},
+				Conflicts: map[string]float64{"xperformers.hourglass.eigenlayer.io": 3},
 			},
 		},
 		"Empty": {

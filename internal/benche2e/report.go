@@ -2,6 +2,7 @@ package benche2e
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -111,8 +112,10 @@ type Scale struct {
 	FirstAllReady time.Duration `json:"firstAllReady"`
 	AllReady      time.Duration `json:"allReady"`
 	Stable        time.Duration `json:"stable"`
-	// Flaps counts claims going from Ready to not Ready.
-	Flaps int `json:"flaps"`
+	// Flaps counts claims going from Ready to not Ready; FlapReasons
+	// what their Ready (status/reason) and Synced conditions said then.
+	Flaps       int            `json:"flaps"`
+	FlapReasons map[string]int `json:"flapReasons,omitempty"`
 	// API, RunFunction and Procs cover the apply until AllReady + Stable.
 	API         APICounts           `json:"api"`
 	RunFunction float64             `json:"runFunction"`
@@ -177,7 +180,19 @@ func Render(runs []Run) string {
 	}
 	if t := scaleTable(runs); len(t.Rows) > 0 {
 		b.WriteString("### Claims applied at once\n\n" + t.String() + "\n")
-		b.WriteString("Writes by resource, per claim (requests / stored in etcd):\n\n" + writesTable(runs).String() + "\n")
+		for _, r := range runs {
+			for _, s := range r.Scales {
+				if len(s.FlapReasons) == 0 {
+					continue
+				}
+				var why []string
+				for _, k := range slices.Sorted(maps.Keys(s.FlapReasons)) {
+					why = append(why, fmt.Sprintf("%s ×%d", k, s.FlapReasons[k]))
+				}
+				fmt.Fprintf(&b, "- %s, %d claims: Ready lost %d times: %s\n", r.Label, s.N, s.Flaps, strings.Join(why, "; "))
+			}
+		}
+		b.WriteString("\nWrites by resource, per claim (requests / stored in etcd):\n\n" + writesTable(runs).String() + "\n")
 		b.WriteString("Processes, during the run (CPU seconds, peak RSS):\n\n" + procTable(runs).String() + "\n")
 	}
 	if t := steadyTable(runs); len(t.Rows) > 0 {
@@ -224,7 +239,7 @@ func floorOf(runs []Run, self Run, n int) *Floor {
 }
 
 func scaleTable(runs []Run) Table {
-	t := Table{Header: []string{"<run", "claims", "namespaces", "all Ready (stable)", "first all Ready", "floor", "ratio to floor", "flaps", "API requests / claim", "API writes / claim", "stored writes / claim", "RunFunction / XR", "load"}}
+	t := Table{Header: []string{"<run", "claims", "namespaces", "all Ready (stable)", "first all Ready", "floor", "ratio to floor", "flaps", "API requests / claim", "API writes / claim", "stored writes / claim", "conflicts (409) / claim", "RunFunction / XR", "load"}}
 	for _, r := range runs {
 		for _, s := range r.Scales {
 			floor, ratio := "–", "–"
@@ -233,11 +248,11 @@ func scaleTable(runs []Run) Table {
 			}
 			t.Add(r.Label, strconv.Itoa(s.N), strconv.Itoa(s.Namespaces), Seconds(s.AllReady), Seconds(s.FirstAllReady), floor, ratio,
 				strconv.Itoa(s.Flaps), PerUnit(s.API.RequestTotal(), s.N), PerUnit(s.API.WriteTotal(), s.N), PerUnit(s.API.StoredTotal(), s.N),
-				PerUnit(s.RunFunction, s.N), s.Load.String())
+				PerUnit(Total(s.API.Conflicts), s.N), PerUnit(s.RunFunction, s.N), s.Load.String())
 		}
 		for _, f := range r.Floors {
 			t.Add(r.Label+" (floor: plain client)", strconv.Itoa(f.N), strconv.Itoa(f.Namespaces), Seconds(f.AllAvailable), "", "", "", "",
-				PerUnit(f.API.RequestTotal(), f.N), PerUnit(f.API.WriteTotal(), f.N), PerUnit(f.API.StoredTotal(), f.N), "", f.Load.String())
+				PerUnit(f.API.RequestTotal(), f.N), PerUnit(f.API.WriteTotal(), f.N), PerUnit(f.API.StoredTotal(), f.N), PerUnit(Total(f.API.Conflicts), f.N), "", f.Load.String())
 		}
 	}
 	return t

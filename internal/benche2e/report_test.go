@@ -92,7 +92,7 @@ func TestRender(t *testing.T) {
 				"| after | apply → Deployment exists | 2 | 0.200 s | 0.400 s | 0.400 s | 0.400 s | 1.0–2.0 |",
 				"| after | apply → claim Ready | 2 | 0.900 s | 1.100 s | 1.100 s | 1.100 s | 1.0–2.0 |",
 				"- after, warm-up claim 1 (first after the stack started, not in the table): Deployment 10.0 s, Ready 11.0 s, Secret 11.0 s",
-				"| after | 100 | 50 | 10.0 s | 9.000 s | 5.000 s | ×2.00 | 3 | 15.0 | 10.0 | 7.0 | 5.0 | 1.0–2.0 |",
+				"| after | 100 | 50 | 10.0 s | 9.000 s | 5.000 s | ×2.00 | 3 | 15.0 | 10.0 | 7.0 | 0.0 | 5.0 | 1.0–2.0 |",
 				"| after (floor: plain client) | 100 | 50 | 5.000 s |",
 				"| deployments.apps | 6.0 / 3.0 |",
 				"| after | 100 | 12.5 s | 200 MiB |",
