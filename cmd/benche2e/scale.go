@@ -37,8 +37,10 @@ type readiness struct {
 	// Ready, and what its Synced condition said.
 	why map[string]int
 	// firstAll is when every claim was first Ready at once; allSince when
-	// every claim has been Ready without interruption since.
-	firstAll, allSince time.Time
+	// every claim has been Ready without interruption since; stable the
+	// allSince of the first time that lasted the stable window (a later
+	// flap resets allSince, not what was measured).
+	firstAll, allSince, stable time.Time
 
 	version  string
 	upgrade  map[string]bool
@@ -92,11 +94,24 @@ func upgradedTo(u *unstructured.Unstructured, version string) bool {
 	return v == version && !target
 }
 
-// stableFor reports whether every claim has been Ready for d.
+// stableFor reports whether every claim has been Ready for d, and
+// remembers since when.
 func (x *readiness) stableFor(d time.Duration) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return x.count == x.n && !x.allSince.IsZero() && time.Since(x.allSince) >= d
+	ok := x.count == x.n && !x.allSince.IsZero() && time.Since(x.allSince) >= d
+	if ok {
+		x.stable = x.allSince
+	}
+	return ok
+}
+
+// stableSince is since when every claim was Ready when stableFor last
+// said yes.
+func (x *readiness) stableSince() time.Time {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.stable
 }
 
 func (x *readiness) status() (count, flaps int) {
@@ -143,7 +158,7 @@ func (r *RunCmd) scale(ctx context.Context, n int, upgrade bool) (benche2e.Scale
 		return res, nil, err
 	}
 	d := diff(before, after)
-	res.FirstAllReady, res.AllReady = x.firstAll.Sub(t0), x.allSince.Sub(t0)
+	res.FirstAllReady, res.AllReady = x.firstAll.Sub(t0), x.stableSince().Sub(t0)
 	_, res.Flaps = x.status()
 	x.mu.Lock()
 	res.FlapReasons = maps.Clone(x.why)
