@@ -158,10 +158,9 @@ func (r *RunCmd) scale(ctx context.Context, n int, upgrade bool) (benche2e.Scale
 		return res, nil, err
 	}
 	d := diff(before, after)
-	res.FirstAllReady, res.AllReady = x.firstAll.Sub(t0), x.stableSince().Sub(t0)
-	_, res.Flaps = x.status()
 	x.mu.Lock()
-	res.FlapReasons = maps.Clone(x.why)
+	res.FirstAllReady, res.AllReady = x.firstAll.Sub(t0), x.stable.Sub(t0)
+	res.Flaps, res.FlapReasons = x.flaps, maps.Clone(x.why)
 	x.mu.Unlock()
 	res.API, res.RunFunction, res.Reconciles, res.Procs, res.Load = d.api, d.runFunction, d.reconciles, d.procs, d.load
 	r.logf("scale %d: all Ready in %s (first all Ready %s, %d flaps), %.1f writes/claim, %.1f RunFunction/XR",
