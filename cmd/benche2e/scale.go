@@ -106,13 +106,6 @@ func (x *readiness) stableFor(d time.Duration) bool {
 	return ok
 }
 
-// stableSince is since when every claim was Ready when stableFor last
-// said yes.
-func (x *readiness) stableSince() time.Time {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.stable
-}
 
 func (x *readiness) status() (count, flaps int) {
 	x.mu.Lock()
