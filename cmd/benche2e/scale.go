@@ -106,7 +106,6 @@ func (x *readiness) stableFor(d time.Duration) bool {
 	return ok
 }
 
-
 func (x *readiness) status() (count, flaps int) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
