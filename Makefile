@@ -21,6 +21,10 @@ GO ?= go
 # Parts of the project add to these lists in their own .mk files.
 GENERATE_TARGETS :=
 TEST_TARGETS     :=
+# Packages a dedicated phase of make test runs (with its tools required,
+# not skipped when missing); test-unit runs every other package, so no test
+# runs twice in make test.
+PHASE_PKGS       :=
 
 -include functions/*.mk package/*/*.mk cluster/*.mk
 
@@ -63,16 +67,19 @@ verify: generate ## Fail when generated files differ from the committed ones.
 lint: tool-golangci-lint ## golangci-lint (go vet, staticcheck, gofmt, goimports and more; see .golangci.yml).
 	golangci-lint run --timeout 15m ./...
 
-test-unit: ## Go unit and schema tests (no tools needed).
-	$(GO) test -count=1 ./...
+ALL_PKGS = $(shell $(GO) list ./... | sed 's|^github.com/hourglass-xp/crossplane-hourglass|.|')
+test-unit: ## Go unit and schema tests of the packages no other phase of make test runs.
+	$(GO) test -count=1 $(filter-out $(PHASE_PKGS),$(ALL_PKGS))
 
+PHASE_PKGS += ./examples
 test-examples: tool-crossplane-cli ## Validate every example with the real crossplane CLI.
-	HOURGLASS_REQUIRE_TOOLS=1 $(GO) test -count=1 ./examples/
+	HOURGLASS_REQUIRE_TOOLS=1 $(GO) test -count=1 ./examples
 
 .PHONY: test-executor
 test-executor: tool-etcd tool-kubernetes ## Executor client: envtest (etcd + kube-apiserver) and loopback gRPC performers, race detector on.
-	HOURGLASS_REQUIRE_TOOLS=1 KUBEBUILDER_ASSETS=$(TOOLS_BIN) $(GO) test -race -count=1 ./pkg/executor/
+	HOURGLASS_REQUIRE_TOOLS=1 KUBEBUILDER_ASSETS=$(TOOLS_BIN) $(GO) test -race -count=1 ./pkg/executor
 TEST_TARGETS += test-executor
+PHASE_PKGS   += ./pkg/executor
 
 # The one command that runs every test; .ci/run calls exactly this. Tools
 # are built first, two at a time (each build is itself parallel, but

@@ -372,7 +372,13 @@ spec:
 EOF
   until_ok 180 "Function $FUNCTION_NAME installed" kubectl wait --for=condition=Installed "function.pkg.crossplane.io/$FUNCTION_NAME" --timeout=1s
   phase "function: waiting for its TLS secret"
-  until_ok 120 "secret $FUNCTION_NAME-tls-server" kubectl -n crossplane-system get secret "$FUNCTION_NAME-tls-server" -o jsonpath='{.data.tls\.crt}'
+  # Crossplane writes the certificate and key first and the CA a moment
+  # later: wait for all three, or the function refuses to serve.
+  secret_keys() {
+    kubectl -n crossplane-system get secret "$FUNCTION_NAME-tls-server" \
+      -o 'jsonpath={.data.ca\.crt}{"\n"}{.data.tls\.crt}{"\n"}{.data.tls\.key}{"\n"}' | grep -c .
+  }
+  until_ok 120 "secret $FUNCTION_NAME-tls-server with ca.crt, tls.crt and tls.key" test "$(secret_keys)" = 3
   mkdir -p "$state/function/tls"
   for k in ca.crt tls.crt tls.key; do
     kubectl -n crossplane-system get secret "$FUNCTION_NAME-tls-server" -o "jsonpath={.data.${k//./\\.}}" | base64 -d >"$state/function/tls/$k"
@@ -381,6 +387,8 @@ EOF
   TLS_SERVER_CERTS_DIR="$state/function/tls" METRICS_ADDRESS=127.0.0.1:8080 "$FUNCTION_BIN" --address=127.0.0.1:9443 ${FUNCTION_ARGS:-} \
     >"$state/logs/function.log" 2>&1 &
   echo $! >"$state/function.pid"
+  until_ok 30 "the function listening on 127.0.0.1:9443" bash -c 'kill -0 "$1" && : </dev/tcp/127.0.0.1/9443' _ "$(cat "$state/function.pid")" \
+    || die "the function did not start; see $state/logs/function.log"
   phase "packages: waiting for Function and Configuration Healthy, the XRD Established"
   until_ok 120 "Function $FUNCTION_NAME healthy" kubectl wait --for=condition=Healthy "function.pkg.crossplane.io/$FUNCTION_NAME" --timeout=1s
   until_ok 180 "Configuration healthy" kubectl wait --for=condition=Healthy configuration.pkg.crossplane.io/hourglass-xp-configuration-performer --timeout=1s

@@ -16,8 +16,10 @@ generate-function: tool-controller-gen tool-crossplane-cli tool-crossplane-core 
 
 # The render tests need the pinned CLI and core; HOURGLASS_REQUIRE_TOOLS turns
 # their absence into a failure instead of a skip.
+FN_TEST_PKGS := $(FN_PKG) $(FN_PKG)/input/v1beta1 ./internal/names
+PHASE_PKGS   += $(FN_TEST_PKGS)
 test-function: tool-crossplane-cli tool-crossplane-core fuzz-function ## Function unit, render golden and validate tests, and a short fuzz run.
-	HOURGLASS_REQUIRE_TOOLS=1 $(GO) test -count=1 $(FN_PKG)/... ./internal/names/...
+	HOURGLASS_REQUIRE_TOOLS=1 $(GO) test -count=1 $(FN_TEST_PKGS)
 
 fuzz-function: ## Fuzz the function briefly (FUZZTIME, default 20s per target).
 	$(GO) test $(FN_PKG) -run '^$$' -fuzz '^FuzzRunFunction$$' -fuzztime $(FUZZTIME)

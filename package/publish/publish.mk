@@ -51,5 +51,7 @@ publish: xpkg xpkg-provider $(PUBLISH_BIN) ## Push the packages to REGISTRY/ORG:
 # The push test runs the local OCI registry binary, the GitOps and docs
 # tests the crossplane CLI (resource validate); with
 # HOURGLASS_REQUIRE_TOOLS=1 their absence fails instead of skipping.
+PUBLISH_TEST_PKGS := ./internal/publish ./cmd/publish ./examples/gitops ./examples/monitoring ./docs
+PHASE_PKGS        += $(PUBLISH_TEST_PKGS)
 test-publish: tool-registry tool-crossplane-cli ## Publisher, GitOps health checks, monitoring example and docs tests.
-	TOOLS_BIN=$(TOOLS_BIN) HOURGLASS_REQUIRE_TOOLS=1 $(GO) test -count=1 ./internal/publish/... ./cmd/publish/... ./examples/gitops/... ./examples/monitoring/... ./docs/...
+	TOOLS_BIN=$(TOOLS_BIN) HOURGLASS_REQUIRE_TOOLS=1 $(GO) test -count=1 $(PUBLISH_TEST_PKGS)
