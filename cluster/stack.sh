@@ -374,11 +374,11 @@ EOF
   phase "function: waiting for its TLS secret"
   # Crossplane writes the certificate and key first and the CA a moment
   # later: wait for all three, or the function refuses to serve.
-  secret_keys() {
-    kubectl -n crossplane-system get secret "$FUNCTION_NAME-tls-server" \
-      -o 'jsonpath={.data.ca\.crt}{"\n"}{.data.tls\.crt}{"\n"}{.data.tls\.key}{"\n"}' | grep -c .
+  function_secret_complete() {
+    [[ $(kubectl -n crossplane-system get secret "$FUNCTION_NAME-tls-server" \
+      -o 'jsonpath={.data.ca\.crt}{"\n"}{.data.tls\.crt}{"\n"}{.data.tls\.key}{"\n"}' | grep -c .) == 3 ]]
   }
-  until_ok 120 "secret $FUNCTION_NAME-tls-server with ca.crt, tls.crt and tls.key" test "$(secret_keys)" = 3
+  until_ok 120 "secret $FUNCTION_NAME-tls-server with ca.crt, tls.crt and tls.key" function_secret_complete
   mkdir -p "$state/function/tls"
   for k in ca.crt tls.crt tls.key; do
     kubectl -n crossplane-system get secret "$FUNCTION_NAME-tls-server" -o "jsonpath={.data.${k//./\\.}}" | base64 -d >"$state/function/tls/$k"
