@@ -93,6 +93,11 @@ func (r *RunCmd) phases(ctx context.Context, res *benche2e.Run) error {
 			res.Latency = l
 		}
 	}
+	if len(r.Sizes) > 0 {
+		if err := r.kube.ensureCapacity(ctx, slices.Max(r.Sizes)); err != nil {
+			return err
+		}
+	}
 	for i, n := range r.Sizes {
 		if slices.Contains(r.Phases, "floor") {
 			f, err := r.floor(ctx, tmpl, n)
