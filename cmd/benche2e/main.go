@@ -43,6 +43,7 @@ type CLI struct {
 
 func main() {
 	ctx := kong.Parse(&CLI{}, kong.Name("benche2e"),
-		kong.Description("Live benchmark of crossplane-hourglass on the local stack (make bench-e2e)."))
+		kong.Description("Live benchmark of crossplane-hourglass on the local stack (make bench-e2e)."),
+		kong.Vars{"plotTitle": plotTitle})
 	ctx.FatalIfErrorf(ctx.Run())
 }

@@ -140,7 +140,7 @@ func (r *RunCmd) write(res benche2e.Run) error {
 	if err := os.WriteFile(filepath.Join(r.Out, r.Label+".json"), b, 0o600); err != nil {
 		return errors.Wrap(err, errOut)
 	}
-	return (&ReportCmd{Out: r.Out}).Run()
+	return (&ReportCmd{Out: r.Out, Title: plotTitle}).Run()
 }
 
 // commit is the repository's HEAD, marked +dirty when the tree differs.
@@ -156,10 +156,12 @@ func commit() string {
 	return c
 }
 
+const plotTitle = "Performer claims on the local stack, applied one at a time: from apply to each milestone"
+
 // ReportCmd renders results.md and the plot from the runs in a directory.
 type ReportCmd struct {
 	Out   string `default:"_output/bench-e2e" help:"Directory with the runs' JSON files."`
-	Title string `default:"Performer claims on the local stack: from apply to each milestone" help:"Title of the plot."`
+	Title string `default:"${plotTitle}" help:"Title of the plot."`
 }
 
 // Run renders the report.

@@ -49,6 +49,9 @@ func PlotLatencies(file, title string, series []Series) error {
 	for _, p := range []*plot.Plot{dots, cum} {
 		p.X.Min, p.X.Max = lo, hi
 	}
+	// Room right of the slowest claim for the legend, which would
+	// otherwise sit on the curves.
+	cum.X.Max = hi * 60
 	const w, h = 12 * vg.Inch, 5 * vg.Inch
 	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))
 	dc := draw.New(img)
@@ -132,8 +135,11 @@ func cumulativePlot(series []Series) (*plot.Plot, error) {
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Y.Min, p.Y.Max = 0, 100
 	p.Add(plotter.NewGrid())
-	p.Legend.Top = false
+	// Right, below the top: the curves reach that height further left.
+	p.Legend.Top = true
 	p.Legend.Left = false
+	p.Legend.YOffs = -vg.Points(70)
+	p.Legend.TextStyle.Font.Size = vg.Points(9)
 	for i, s := range series {
 		if len(s.Latencies) == 0 {
 			continue
