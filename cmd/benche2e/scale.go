@@ -142,14 +142,20 @@ func (r *RunCmd) scale(ctx context.Context, n int, upgrade bool) (benche2e.Scale
 		return res, nil, err
 	}
 	r.logf("scale %d: applied in %s", n, benche2e.Seconds(time.Since(t0)))
-	if err := r.waitStable(ctx, x, fmt.Sprintf("%d claims Ready and stable", n)); err != nil {
-		return res, nil, err
-	}
-	after, err := r.take(ctx)
+	werr := r.waitStable(ctx, x, fmt.Sprintf("%d claims Ready and stable", n))
+	after, err := r.take(context.WithoutCancel(ctx))
 	if err != nil {
 		return res, nil, err
 	}
 	d := diff(before, after)
+	if werr != nil {
+		// What a size that did not finish cost until the timeout, and how
+		// far it got, is a result too.
+		res.Elapsed = time.Since(t0)
+		res.ReadyAtEnd, res.Flaps = x.status()
+		res.API, res.RunFunction, res.Reconciles, res.Procs, res.Load = d.api, d.runFunction, d.reconciles, d.procs, d.load
+		return res, nil, werr
+	}
 	x.mu.Lock()
 	res.FirstAllReady, res.AllReady = x.firstAll.Sub(t0), x.stable.Sub(t0)
 	res.Flaps, res.FlapReasons = x.flaps, maps.Clone(x.why)

@@ -112,6 +112,10 @@ type Scale struct {
 	FirstAllReady time.Duration `json:"firstAllReady"`
 	AllReady      time.Duration `json:"allReady"`
 	Stable        time.Duration `json:"stable"`
+	// Elapsed and ReadyAtEnd are set when not every claim became Ready
+	// and stable in time: how long was waited, and how many were Ready.
+	Elapsed    time.Duration `json:"elapsed,omitempty"`
+	ReadyAtEnd int           `json:"readyAtEnd,omitempty"`
 	// Flaps counts claims going from Ready to not Ready; FlapReasons
 	// what their Ready (status/reason) and Synced conditions said then.
 	Flaps       int            `json:"flaps"`
@@ -246,7 +250,11 @@ func scaleTable(runs []Run) Table {
 			if f := floorOf(runs, r, s.N); f != nil {
 				floor, ratio = Seconds(f.AllAvailable), Ratio(s.AllReady, f.AllAvailable)
 			}
-			t.Add(r.Label, strconv.Itoa(s.N), strconv.Itoa(s.Namespaces), Seconds(s.AllReady), Seconds(s.FirstAllReady), floor, ratio,
+			all, first := Seconds(s.AllReady), Seconds(s.FirstAllReady)
+			if s.Elapsed > 0 {
+				all, first, ratio = fmt.Sprintf("not within %s: %d Ready", Seconds(s.Elapsed), s.ReadyAtEnd), "–", "–"
+			}
+			t.Add(r.Label, strconv.Itoa(s.N), strconv.Itoa(s.Namespaces), all, first, floor, ratio,
 				strconv.Itoa(s.Flaps), PerUnit(s.API.RequestTotal(), s.N), PerUnit(s.API.WriteTotal(), s.N), PerUnit(s.API.StoredTotal(), s.N),
 				PerUnit(Total(s.API.Conflicts), s.N), PerUnit(s.RunFunction, s.N), s.Load.String())
 		}

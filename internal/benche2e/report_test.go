@@ -72,7 +72,7 @@ func sampleRuns() []Run {
 			Load:  load,
 			Steady: &Steady{Window: time.Minute, API: APICounts{Writes: map[string]float64{"leases.coordination.k8s.io": 30}},
 				RunFunction: 0, Reconciles: map[string]float64{"composite/x": 100}, Procs: map[string]ProcCost{"crossplane": {CPUSeconds: 1}}, Load: load},
-		}},
+		}, {N: 1000, Namespaces: 50, Elapsed: 30 * time.Minute, ReadyAtEnd: 640, Load: load}},
 		Upgrade: &Upgrade{N: 100, AllUpgraded: 20 * time.Second, PerClaim: []time.Duration{10 * time.Second, 20 * time.Second},
 			SliceEvents: 200, Empty: 0, MinReady: 1, API: api, RunFunction: 800, Load: load},
 	}}
@@ -99,6 +99,7 @@ func TestRender(t *testing.T) {
 				"| after | 100 | 60.0 s | 0.30 | 0.00 | 0.00 | leases.coordination.k8s.io 0.30 |  | 1.0 s |",
 				"| composite/x | 6.0 / 1.00 |",
 				"| after | 100 | 20.0 s | 10.0 s | 20.0 s | 200 | 0 | 1 | 10.0 | 7.0 | 8.0 | 1.0–2.0 |",
+				"| after | 1000 | 50 | not within 1800.0 s: 640 Ready | – | – | – | 0 |",
 			},
 		},
 		"Nothing": {
