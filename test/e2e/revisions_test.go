@@ -28,9 +28,11 @@ const (
 	revComposition = "xperformers-e2e-revisions"
 	revNS          = "e2e-revisions"
 	channelLabel   = "hourglass.eigenlayer.io/channel"
-	// platformDrain is the function's default drain (the example claims
-	// leave spec.upgrade out).
-	platformDrain = 30 * time.Second
+	// platformDrain is the drain the test Composition's function input
+	// sets (the example claims leave spec.upgrade out, so the platform's
+	// default applies): shorter than the function's own 30 s, which the
+	// suite would otherwise wait out twice.
+	platformDrain = 10 * time.Second
 )
 
 var compositionRevisionGVK = schema.GroupVersionKind{Group: "apiextensions.crossplane.io", Version: "v1", Kind: "CompositionRevision"}
@@ -59,8 +61,8 @@ func (e *env) applyObject(t *testing.T, u *unstructured.Unstructured) {
 }
 
 // testComposition is the shipped Composition renamed for this test, on the
-// given channel, with the readiness probe period of the function input set
-// when period is not zero (the change examples/revisions/composition-canary.yaml
+// given channel, with the platform drain of platformDrain and the readiness
+// probe period of the function input set when period is not zero (the change examples/revisions/composition-canary.yaml
 // makes; its unit test keeps it otherwise equal to the shipped one).
 func (e *env) testComposition(t *testing.T, channel string, period int64) *unstructured.Unstructured {
 	t.Helper()
@@ -69,16 +71,18 @@ func (e *env) testComposition(t *testing.T, channel string, period int64) *unstr
 	l := u.GetLabels()
 	l[channelLabel] = channel
 	u.SetLabels(l)
-	if period == 0 {
-		return u
-	}
 	steps, _, _ := unstructured.NestedSlice(u.Object, "spec", "pipeline")
 	if len(steps) != 1 {
 		t.Fatalf("compositions/xperformer.yaml: %d pipeline steps, want the performer function's alone", len(steps))
 	}
 	step, _ := steps[0].(map[string]any)
-	if err := unstructured.SetNestedField(step, period, "input", "probes", "readiness", "periodSeconds"); err != nil {
+	if err := unstructured.SetNestedField(step, int64(platformDrain/time.Second), "input", "upgrade", "drainSeconds"); err != nil {
 		t.Fatal(err)
+	}
+	if period != 0 {
+		if err := unstructured.SetNestedField(step, period, "input", "probes", "readiness", "periodSeconds"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := unstructured.SetNestedSlice(u.Object, steps, "spec", "pipeline"); err != nil {
 		t.Fatal(err)
