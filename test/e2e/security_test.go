@@ -5,12 +5,15 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -190,4 +193,77 @@ func (e *env) hasEvent(ctx context.Context, ns, object, reason string, mentions 
 		return fmt.Errorf("event %s does not mention %q: %s", reason, missing, ev.Message)
 	}
 	return fmt.Errorf("no %s event on %s/%s (events: %v)", reason, ns, object, seen)
+}
+
+// stateDir is the stack's state directory, found the way
+// test/e2e/stack-process.sh finds it.
+func (e *env) stateDir() string {
+	if d := os.Getenv("STATE_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(filepath.Dir(e.kubeconfig), "cluster")
+}
+
+// TestNoAdminIdentity checks that no process of the stack but the harness
+// holds the admin identity: Crossplane core, its RBAC manager, the provider
+// and the pod server each run with a kubeconfig of their own, which
+// authenticates as a ServiceAccount that may not do everything.
+func TestNoAdminIdentity(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	cases := map[string]struct {
+		kubeconfig string
+		cmdline    string
+		user       string
+	}{
+		"core":         {kubeconfig: "core.kubeconfig", cmdline: "crossplane-core\x00core\x00start", user: crossplaneUser},
+		"rbac-manager": {kubeconfig: "rbac-manager.kubeconfig", cmdline: "crossplane-core\x00rbac\x00start", user: "system:serviceaccount:crossplane-system:rbac-manager"},
+		"provider":     {kubeconfig: "provider.kubeconfig", cmdline: "--health-check-cidr", user: "system:serviceaccount:crossplane-system:provider-hourglass"},
+		"pod server":   {kubeconfig: "pod-server.kubeconfig", cmdline: "-serve-pods", user: "system:serviceaccount:kube-system:hourglass-pod-server"},
+	}
+	// The processes' kubeconfigs name the API server's address inside the
+	// stack's network namespace; from here it is the forwarder's.
+	harness, err := clientcmd.LoadFromFile(e.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := harness.Clusters[harness.Contexts[harness.CurrentContext].Cluster].Server
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			kc := filepath.Join(e.stateDir(), tc.kubeconfig)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			as := []string{"--kubeconfig", kc, "--server", server}
+			who, errs, err := e.run(ctx, nil, "kubectl", append(as, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")...)
+			if err != nil || who != tc.user {
+				t.Errorf("%s authenticates as %q (%v %s), want %q", kc, who, err, errs, tc.user)
+			}
+			all, errs, _ := e.run(ctx, nil, "kubectl", append(as, "auth", "can-i", "*", "*", "--all-namespaces")...)
+			if strings.TrimSpace(all) != "no" {
+				t.Errorf("may %s do everything? kubectl auth can-i says %q %s, want no", tc.user, strings.TrimSpace(all), errs)
+			}
+			if !runsWith(t, tc.cmdline, kc) {
+				t.Errorf("no running %s process uses %s", name, kc)
+			}
+		})
+	}
+}
+
+// runsWith reports whether a process whose command line contains cmdline
+// uses the kubeconfig kc, through KUBECONFIG or its arguments. The stack's
+// processes are visible from here: its PID namespace is a child of ours.
+func runsWith(t *testing.T, cmdline, kc string) bool {
+	t.Helper()
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		cmd, err := os.ReadFile(p) //nolint:gosec // /proc of this machine.
+		if err != nil || !strings.Contains(string(cmd), cmdline) {
+			continue
+		}
+		env, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "environ")) //nolint:gosec // /proc of this machine.
+		if strings.Contains(string(cmd), kc) || strings.Contains("\x00"+string(env)+"\x00", "\x00KUBECONFIG="+kc+"\x00") {
+			return true
+		}
+	}
+	return false
 }
