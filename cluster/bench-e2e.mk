@@ -19,6 +19,8 @@ BENCH_E2E_LABEL   ?= run
 BENCH_E2E_SIZES   ?= 100 500 1000
 BENCH_E2E_N       ?= 30
 BENCH_E2E_UPGRADE ?= 100
+# Each wait's limit: 500 claims took 11 minutes on 2 busy cores.
+BENCH_E2E_TIMEOUT ?= 45m
 BENCH_E2E_FLAGS   ?=
 BENCHE2E_BIN      := $(OUTPUT)/bin/benche2e
 BENCH_E2E_STATE   := $(or $(STATE_DIR),$(OUTPUT)/cluster)
@@ -39,7 +41,7 @@ bench-e2e: $(STACK_DEPS) $(BENCHE2E_BIN) ## Live benchmark on the local stack: l
 	  phases=floor,scale; [[ -n "$$first" ]] && phases=latency,floor,scale,upgrade; \
 	  APPLY_EXAMPLES=0 $(STACK_START) up || exit 1; \
 	  rc=0; KUBECONFIG=$(BENCH_E2E_KC) $(BENCHE2E_BIN) run --state-dir $(BENCH_E2E_STATE) --out $(BENCH_E2E_OUT) \
-	    --label $(BENCH_E2E_LABEL)-$$n --phases $$phases --sizes $$n -n $(BENCH_E2E_N) --upgrade $(BENCH_E2E_UPGRADE) \
+	    --label $(BENCH_E2E_LABEL)-$$n --phases $$phases --sizes $$n -n $(BENCH_E2E_N) --upgrade $(BENCH_E2E_UPGRADE) --timeout $(BENCH_E2E_TIMEOUT) \
 	    $(BENCH_E2E_FLAGS) >/dev/null || rc=$$?; \
 	  $(STACK) down >/dev/null; \
 	  (( rc == 0 )) || { echo "bench-e2e: size $$n failed" >&2; exit $$rc; }; \
