@@ -10,13 +10,14 @@
 # A pod that plays a kwok fault (image kwok-fault-…) gets no server; the
 # annotation hourglass-xp.io/health=serving|not-serving|down, or an image
 # containing grpc-fault-not-serving / grpc-fault-down, sets what its server
-# answers. Log: $state/logs/performers.log; PID: $state/performers.pid.
+# answers. At most POD_SERVER_MAX (1200) servers: enough for make
+# bench-e2e's 1000 claims. Log: $state/logs/performers.log; PID: $state/performers.pid.
 
 [[ -x "${TESTPERFORMER_BIN:-}" ]] || die "missing TESTPERFORMER_BIN=${TESTPERFORMER_BIN:-}"
 # Not admin either: a ServiceAccount that may only watch pods.
 kubectl apply -f "$here/kwok/pod-server.yaml" >/dev/null
 sa_kubeconfig kube-system hourglass-pod-server "$state/pod-server.kubeconfig"
-"$TESTPERFORMER_BIN" -serve-pods -kubeconfig "$state/pod-server.kubeconfig" -cidr 10.77.0.0/16 \
+"$TESTPERFORMER_BIN" -serve-pods -kubeconfig "$state/pod-server.kubeconfig" -cidr 10.77.0.0/16 -max-pods "${POD_SERVER_MAX:-1200}" \
   >"$state/logs/performers.log" 2>&1 </dev/null &
 echo $! >"$state/performers.pid"
 until_ok 30 "the pod server watching" grep -q 'serving pods' "$state/logs/performers.log"
