@@ -17,6 +17,8 @@
 # Not admin either: a ServiceAccount that may only watch pods.
 kubectl apply -f "$here/kwok/pod-server.yaml" >/dev/null
 sa_kubeconfig kube-system hourglass-pod-server "$state/pod-server.kubeconfig"
+# One listener per pod: allow the file descriptors (the hard limit).
+ulimit -n "$(ulimit -Hn)"
 "$TESTPERFORMER_BIN" -serve-pods -kubeconfig "$state/pod-server.kubeconfig" -cidr 10.77.0.0/16 -max-pods "${POD_SERVER_MAX:-1200}" \
   >"$state/logs/performers.log" 2>&1 </dev/null &
 echo $! >"$state/performers.pid"
