@@ -87,6 +87,7 @@ func executorIdentity(t *testing.T, e *env, ns string) *rest.Config {
 // identity, against the real stack: Crossplane composes, the function runs
 // the blue-green upgrade, and the client waits on what they report.
 func TestExecutorClient(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	e.ensureNamespace(t, executorNS)
 	cfg := executorIdentity(t, e, executorNS)
