@@ -158,7 +158,19 @@ func (e *env) apply(t *testing.T, c claim) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.mustKubectl(t, b, "apply", "-f", "-")
+	// Tests that share the example claims may apply one at the same moment:
+	// both see it missing and both create it. The loser's retry updates it.
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		out, errs, err := e.kubectl(ctx, b, "apply", "-f", "-")
+		cancel()
+		if err == nil {
+			return
+		}
+		if try == 3 || !strings.Contains(errs, "AlreadyExists") {
+			t.Fatalf("kubectl apply -f -: %v\n%s%s", err, out, errs)
+		}
+	}
 }
 
 // get reads a claim; nil when it does not exist.
