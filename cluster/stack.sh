@@ -289,6 +289,11 @@ cmd_inner() {
   sa_kubeconfig crossplane-system crossplane "$state/core.kubeconfig"
   sa_kubeconfig crossplane-system rbac-manager "$state/rbac-manager.kubeconfig"
 
+  # The chart's ClusterRole aggregates its rules: the aggregation controller
+  # fills it a moment after the apply. Wait, as a pod restart would.
+  until_ok 60 "Crossplane's ClusterRole aggregated" kubectl auth can-i get secrets -n crossplane-system \
+    --as=system:serviceaccount:crossplane-system:crossplane
+
   phase "crossplane: core init (ServiceAccount crossplane)"
   mkdir -p "$state/core/xpkg" "$state/core/xfn" "$state/core/tls"
   local -a core_env=(KUBECONFIG="$state/core.kubeconfig" CRDS_PATH="$CROSSPLANE_CRDS" POD_NAMESPACE=crossplane-system
