@@ -22,7 +22,9 @@ FORWARD_BIN    := $(OUTPUT)/bin/hourglass-forward
 # (cluster/stack.d/20-performers.sh).
 TESTPERFORMER_BIN := $(OUTPUT)/bin/hourglass-testperformer
 IMGBUILD_BIN   := $(OUTPUT)/bin/hourglass-imgbuild
-API_PORT       ?= 36443
+# Below the kernel's ephemeral range (32768+), where no outgoing connection or
+# :0 listener can be holding it when the forwarder binds.
+API_PORT       ?= 26443
 E2E_FLAGS      ?=
 
 # Tools the stack needs, each built once into TOOLS_CACHE.

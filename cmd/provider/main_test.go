@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -127,7 +126,7 @@ func TestProviderBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	metricsAddr, probeAddr := freeAddr(t), freeAddr(t)
+	metricsAddr, probeAddr := testtools.FreeLoopbackAddr(t), testtools.FreeLoopbackAddr(t)
 	logs, err := os.Create(filepath.Join(t.TempDir(), "provider.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -221,17 +220,6 @@ func waitFor(t *testing.T, kube client.Client, key types.NamespacedName, within 
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-// freeAddr returns a free loopback address for the binary's servers.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = lis.Close() }()
-	return "127.0.0.1:" + strconv.Itoa(lis.Addr().(*net.TCPAddr).Port)
 }
 
 func get(t *testing.T, url string) (int, string) {

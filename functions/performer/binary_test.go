@@ -28,7 +28,7 @@ func TestRenderBinary(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	addr := freeLoopbackAddr(t)
+	addr := testtools.FreeLoopbackAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "--insecure", "--address="+addr, "--metrics-address=")
 	if err := cmd.Start(); err != nil {
@@ -56,19 +56,6 @@ func TestRenderBinary(t *testing.T) {
 	fns := writeYAML(t, dir, "functions.yaml", fn)
 	xr := writeYAML(t, dir, "xr.yaml", xrFromClaim(t, readClaim(t, "minimal.yaml")))
 	golden(t, "minimal-created", render(t, fns, xr, composition, ""))
-}
-
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
 }
 
 func waitListening(t *testing.T, addr string) {

@@ -2,7 +2,6 @@ package testperformer
 
 import (
 	"context"
-	"net"
 	"net/netip"
 	"strconv"
 	"testing"
@@ -15,6 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
 )
 
 func testPod(mod ...func(*corev1.Pod)) *corev1.Pod {
@@ -118,17 +119,6 @@ func TestWantFor(t *testing.T) {
 	}
 }
 
-// freePort returns a loopback port nothing listens on.
-func freePort(t *testing.T) int32 {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return int32(l.Addr().(*net.TCPAddr).Port) //nolint:gosec // A TCP port fits.
-}
-
 // healthOfAddr asks addr for its health; "refused" when nothing answers.
 func healthOfAddr(t *testing.T, addr string) string {
 	t.Helper()
@@ -150,7 +140,7 @@ func healthOfAddr(t *testing.T, addr string) string {
 // on a loopback IP: served, made not serving and down by its annotation,
 // restored, and stopped when the pod goes.
 func TestServePods(t *testing.T) {
-	port := freePort(t)
+	port := int32(testtools.FreeLoopbackPort(t)) //nolint:gosec // A TCP port fits.
 	addr := "127.0.0.1:" + strconv.Itoa(int(port))
 	pod := testPod(func(p *corev1.Pod) {
 		p.Status.PodIP = "127.0.0.1"
