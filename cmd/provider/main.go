@@ -60,11 +60,17 @@ type CLI struct {
 	LeaderElection bool   `env:"LEADER_ELECTION" help:"Use leader election, so only one replica reconciles at a time." short:"l"`
 	Namespace      string `default:"crossplane-system" env:"POD_NAMESPACE" help:"Namespace of the leader election Lease."`
 
-	Sync             time.Duration `default:"1h"  help:"How often the informer caches resync." short:"s"`
-	Poll             time.Duration `default:"1m"  help:"How often a Ready PerformerEndpoint is observed again."`
-	PollFast         time.Duration `default:"5s"  help:"How often a PerformerEndpoint whose ready pod fails its gRPC health check is observed again (other states are announced by watches)."`
-	PollStateMetric  time.Duration `default:"5s"  help:"How often the managed resource state metrics are recorded."`
-	MaxReconcileRate int           `default:"10"  help:"Maximum reconciles per second, across all PerformerEndpoints."`
+	Sync            time.Duration `default:"1h"  help:"How often the informer caches resync." short:"s"`
+	Poll            time.Duration `default:"1m"  help:"How often a Ready PerformerEndpoint is observed again."`
+	PollFast        time.Duration `default:"5s"  help:"How often a PerformerEndpoint whose ready pod fails its gRPC health check is observed again (other states are announced by watches)."`
+	PollStateMetric time.Duration `default:"5s"  help:"How often the managed resource state metrics are recorded."`
+
+	// 10, the usual provider default, is used up by 600 Ready performers at
+	// the 1 m poll alone, and every new performer needs about three
+	// observations (no pods, pending, ready): 500 claims at once queued for
+	// minutes (docs/benchmarks.md). An observation is a few cache reads and
+	// one gRPC health check, so 50 is cheap.
+	MaxReconcileRate int `default:"50"  help:"Maximum reconciles per second, across all PerformerEndpoints (also the number of concurrent ones)."`
 
 	WatchSelector string `default:"app=performer" help:"Label selector of the pods, Services and EndpointSlices the provider caches; PerformerEndpoints only see objects it selects."`
 

@@ -98,3 +98,64 @@ func TestComposeDoesNotMutateObserved(t *testing.T) {
 		t.Errorf("Compose changed an observed Deployment: -before, +after:\n%s", diff)
 	}
 }
+
+func TestWantPods(t *testing.T) {
+	withEndpoints := func(observe bool) *Platform {
+		pl := DefaultPlatform()
+		pl.Endpoints, pl.ObservePods = true, observe
+		return pl
+	}
+	withoutEndpoints := DefaultPlatform()
+	withoutEndpoints.Endpoints = false
+	running := v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseRunning}
+
+	cases := map[string]struct {
+		reason string
+		pl     *Platform
+		st     v1alpha1.PerformerStatus
+		want   bool
+	}{
+		"Pending": {
+			reason: "A performer that does not serve yet needs its pods to say why.",
+			pl:     withEndpoints(true), st: v1alpha1.PerformerStatus{Phase: v1alpha1.PhasePending},
+			want: true,
+		},
+		"Failed": {
+			reason: "A failed performer's pods say what failed.",
+			pl:     withEndpoints(true), st: v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseFailed},
+			want: true,
+		},
+		"RunningWithEndpoints": {
+			reason: "A serving performer with endpoints needs no pods: each pod change would be a composition round for nothing.",
+			pl:     withEndpoints(true), st: running,
+			want: false,
+		},
+		"RunningUpgradeFailed": {
+			reason: "A target that did not become ready is explained by its pods, although the old revision runs.",
+			pl:     withEndpoints(true), st: v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseRunning, Target: &v1alpha1.RevisionStatus{Revision: "r2"}},
+			want: true,
+		},
+		"Upgrading": {
+			reason: "During an upgrade the new revision's pods say why it is not ready yet.",
+			pl:     withEndpoints(true), st: v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseUpgrading, Target: &v1alpha1.RevisionStatus{Revision: "r2"}},
+			want: true,
+		},
+		"RunningWithoutEndpoints": {
+			reason: "Without endpoints only the pods name the performer's pod.",
+			pl:     withoutEndpoints, st: running,
+			want: true,
+		},
+		"NotObserved": {
+			reason: "A platform that does not observe pods never asks for them.",
+			pl:     withEndpoints(false), st: v1alpha1.PerformerStatus{Phase: v1alpha1.PhasePending},
+			want: false,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := WantPods(tc.pl, tc.st); got != tc.want {
+				t.Errorf("%s\nWantPods(...) = %v, want %v", tc.reason, got, tc.want)
+			}
+		})
+	}
+}

@@ -34,6 +34,14 @@ const (
 	errToUnstructured = "cannot convert a composed resource"
 )
 
+// SteadyTTL is how long Crossplane may wait before calling the function
+// again when nothing is in flight (an upgrade or drain asks sooner, through
+// Plan.Requeue). Crossplane watches every composed resource and every
+// required pod, so each change already calls the function; the TTL is only
+// the backstop. The SDK's one minute made every idle performer a
+// composition round, three no-op applies and an XR update per minute.
+const SteadyTTL = 10 * time.Minute
+
 // Function composes Performers.
 type Function struct {
 	fnv1.UnimplementedFunctionRunnerServiceServer
@@ -47,7 +55,7 @@ type Function struct {
 // problem is a Fatal result naming its cause, never a Go error: Crossplane
 // shows results to the user, errors only in its own logs.
 func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
-	rsp := response.To(req, response.DefaultTTL)
+	rsp := response.To(req, SteadyTTL)
 	pl, err := platform(req)
 	if err != nil {
 		fatal(rsp, ReasonInvalidInput, err)
@@ -65,7 +73,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		fatal(rsp, ReasonInvalid, errors.Wrap(err, errCompose))
 		return rsp, nil
 	}
-	if pl.ObservePods {
+	if res.WantPods {
 		rsp.Requirements = &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{RequiredPods: PodRequirement(p)}}
 	}
 	if err := write(req, rsp, res); err != nil {

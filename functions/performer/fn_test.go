@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -118,7 +119,7 @@ func TestRunFunction(t *testing.T) {
 			reason: "An XPerformer without a claim has no namespace to compose into: Fatal, naming spec.claimRef, also as a Degraded condition.",
 			args:   args{req: newRequest(t, noClaim, nil, nil)},
 			want: want{rsp: &fnv1.RunFunctionResponse{
-				Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(60e9)},
+				Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(SteadyTTL)},
 				Results: []*fnv1.Result{{
 					Severity: fnv1.Severity_SEVERITY_FATAL,
 					Message:  errNotAClaim,
@@ -134,7 +135,7 @@ func TestRunFunction(t *testing.T) {
 			reason: "A gpuType without a profile is Fatal, naming the field and the known types; the claim says so in Degraded.",
 			args:   args{req: newRequest(t, gpu, nil, nil)},
 			want: want{rsp: &fnv1.RunFunctionResponse{
-				Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(60e9)},
+				Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(SteadyTTL)},
 				Results: []*fnv1.Result{{
 					Severity: fnv1.Severity_SEVERITY_FATAL,
 					Message:  errUnknownGPU,
@@ -153,7 +154,7 @@ func TestRunFunction(t *testing.T) {
 				"security": map[string]any{"profile": "Lax"},
 			})},
 			want: want{rsp: &fnv1.RunFunctionResponse{
-				Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(60e9)},
+				Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(SteadyTTL)},
 				Results: []*fnv1.Result{{
 					Severity: fnv1.Severity_SEVERITY_FATAL,
 					Message:  errLax,
@@ -309,5 +310,51 @@ func TestObjectOf(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]any{}, objectOf(nil)); diff != "" {
 		t.Errorf("objectOf(nil): -want, +got:\n%s", diff)
+	}
+}
+
+// TestRunFunctionPodsUntilServing checks that the function asks for the
+// performer's pods while it does not serve and, with endpoints (as the
+// shipped Composition has them), stops once it does, so a serving
+// performer's pod changes are not composition rounds. Without endpoints
+// only the pods name the pod: they stay required.
+func TestRunFunctionPodsUntilServing(t *testing.T) {
+	input := func(endpoints bool) map[string]any {
+		return map[string]any{"apiVersion": "performer.fn.hourglass.eigenlayer.io/v1beta1", "kind": "Input",
+			"endpoint": map[string]any{"enabled": endpoints}}
+	}
+	for _, endpoints := range []bool{true, false} {
+		t.Run(fmt.Sprintf("endpoints=%v", endpoints), func(t *testing.T) {
+			xr, in, f := minimalXR(t), input(endpoints), newTestFunction()
+			rsp, err := f.RunFunction(context.Background(), newRequest(t, xr, nil, in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := rsp.GetRequirements().GetResources()[RequiredPods]; !ok {
+				t.Fatalf("a performer not yet composed: requirements %v, want its pods", rsp.GetRequirements())
+			}
+
+			observed := map[string]map[string]any{}
+			for name, r := range rsp.GetDesired().GetResources() {
+				d := r.GetResource().AsMap()
+				if !serving(d) {
+					t.Fatalf("desired resource %s is a %v, which no test status exists for", name, d["kind"])
+				}
+				observed[name] = d
+			}
+			rsp, err = f.RunFunction(context.Background(), newRequest(t, xr, observed, in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, r := range rsp.GetDesired().GetResources() {
+				if r.GetReady() != fnv1.Ready_READY_TRUE {
+					t.Fatalf("a serving performer: %s is %v, want READY_TRUE", name, r.GetReady())
+				}
+			}
+			_, required := rsp.GetRequirements().GetResources()[RequiredPods]
+			if required == endpoints {
+				t.Errorf("a serving performer, endpoints %v: pods required %v, want %v", endpoints, required, !endpoints)
+			}
+		})
 	}
 }

@@ -6,9 +6,11 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	"github.com/crossplane/function-sdk-go/resource"
 
 	observev1alpha1 "github.com/hourglass-xp/crossplane-hourglass/apis/observe/v1alpha1"
@@ -49,6 +51,46 @@ type Observed struct {
 // Deployment is ready and, with endpoints, the provider found it healthy.
 func (o *Observed) RevisionReady(id string) bool {
 	return DeploymentReady(o.Deployments[id]) && (!o.RequireHealthy || EndpointReady(o.Endpoints[id]))
+}
+
+// ReadySince is when a revision became ready, as its observed objects
+// record it: the later of its Deployment's Available transition and, when
+// health counts and the provider reports it Ready, its PerformerEndpoint's
+// Ready transition. Nil while the Deployment is not available.
+//
+// Times in the status come from here rather than the clock because
+// Crossplane may pass an XR older than the one it last wrote (it reads the
+// XR from a cache its own writes have not reached yet, crossplane/crossplane
+// #7062): a clock time would then be taken again and differ, and every
+// difference is a write to the XR and another composition round.
+func (o *Observed) ReadySince(id string) *metav1.Time {
+	d := o.Deployments[id]
+	if d == nil {
+		return nil
+	}
+	c := deploymentCondition(d, appsv1.DeploymentAvailable)
+	if c == nil || c.Status != corev1.ConditionTrue || c.LastTransitionTime.IsZero() {
+		return nil
+	}
+	since := c.LastTransitionTime
+	if e := o.Endpoints[id]; o.RequireHealthy && e != nil {
+		r := e.Status.GetCondition(xpv2.TypeReady)
+		if r.Status == corev1.ConditionTrue && since.Before(&r.LastTransitionTime) {
+			since = r.LastTransitionTime
+		}
+	}
+	return &since
+}
+
+// CreatedAt is when a revision's Deployment was created, nil when none is
+// observed. Like ReadySince, it makes a time in the status a function of
+// observed state.
+func (o *Observed) CreatedAt(id string) *metav1.Time {
+	d := o.Deployments[id]
+	if d == nil || d.CreationTimestamp.IsZero() {
+		return nil
+	}
+	return &d.CreationTimestamp
 }
 
 // ObservedFrom reads the observed composed resources the function knows.

@@ -182,24 +182,32 @@ func observe(t *testing.T, rendered []byte) []any {
 	t.Helper()
 	var out []any
 	for _, d := range docs(t, rendered) {
-		switch d["kind"] {
-		case "Deployment":
-			d["metadata"].(map[string]any)["generation"] = 1
-			d["status"] = map[string]any{
-				"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1,
-				"conditions": []any{map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}},
-			}
-		case "Service":
-			d["spec"].(map[string]any)["clusterIP"] = "10.96.0.17"
-		case "NetworkPolicy":
-		case "PerformerEndpoint":
-			d["status"] = endpointStatus(d)
-		default:
-			continue
+		if serving(d) {
+			out = append(out, d)
 		}
-		out = append(out, d)
 	}
 	return out
+}
+
+// serving gives a composed resource the status it has once its performer
+// serves; false for kinds that are not composed resources.
+func serving(d map[string]any) bool {
+	switch d["kind"] {
+	case "Deployment":
+		d["metadata"].(map[string]any)["generation"] = 1
+		d["status"] = map[string]any{
+			"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1,
+			"conditions": []any{map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}},
+		}
+	case "Service":
+		d["spec"].(map[string]any)["clusterIP"] = "10.96.0.17"
+	case "NetworkPolicy":
+	case "PerformerEndpoint":
+		d["status"] = endpointStatus(d)
+	default:
+		return false
+	}
+	return true
 }
 
 // endpointStatus is what provider-hourglass reports for a PerformerEndpoint

@@ -40,8 +40,9 @@ type Condition struct {
 }
 
 // StatusOf derives the performer's status and conditions from the plan and
-// what is observed. readyTime is kept while the same revision serves, so
-// repeated calls give the same status.
+// what is observed. readyTime is kept while the same revision serves and
+// otherwise read from the observed objects (Observed.ReadySince), so
+// repeated calls give the same status even from an outdated XR.
 func StatusOf(p *Performer, pl *Plan, o *Observed, hardware bool, now time.Time) (v1alpha1.PerformerStatus, []Condition) {
 	svc := names.Service(p.Name)
 	st := v1alpha1.PerformerStatus{
@@ -68,7 +69,10 @@ func StatusOf(p *Performer, pl *Plan, o *Observed, hardware bool, now time.Time)
 	case available && sameRevision && p.Status.ReadyTime != nil:
 		st.ReadyTime = p.Status.ReadyTime
 	case available:
-		st.ReadyTime = new(metav1.NewTime(now))
+		st.ReadyTime = o.ReadySince(pl.Serving.ID)
+		if st.ReadyTime == nil {
+			st.ReadyTime = new(metav1.NewTime(now))
+		}
 	case sameRevision:
 		st.ReadyTime = p.Status.ReadyTime
 	}

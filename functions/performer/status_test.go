@@ -78,6 +78,12 @@ func TestStatusOf(t *testing.T) {
 			o:      &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1)}, Service: svc},
 			want:   want{phase: "Running", conds: []string{"Available=True/ServiceReady", "Progressing=False/AsExpected", "Degraded=False/AsExpected"}, readyTime: &earlier},
 		},
+		"ReadyTimeFromObserved": {
+			reason: "An XR read before its last status write (no readyTime, no active revision) gets the time its Deployment became available, not the clock's, so the write is the same.",
+			plan:   &Plan{Serving: r1},
+			o:      &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1, availableSince(2*time.Minute))}, Service: svc},
+			want:   want{phase: "Running", conds: []string{"Available=True/ServiceReady", "Progressing=False/AsExpected", "Degraded=False/AsExpected"}, readyTime: ago(2 * time.Minute)},
+		},
 		"ReadyTimeKeptWhileUnready": {
 			reason: "A performer that was ready keeps its readyTime while its pod restarts; Available says it is down.",
 			prev:   v1alpha1.PerformerStatus{Active: revisionStatus(r1), ReadyTime: &earlier},

@@ -24,7 +24,7 @@ const (
 //  3. R' is observed ready: the Service selects R' in this same response;
 //     status.active becomes R', status.lastUpgrade now; R is kept.
 //  4. R is dropped once lastUpgrade + drain has passed.
-//  5. R' not ready by upgradeStartTime + progress deadline: R keeps serving,
+//  5. R' not ready by upgradeStartTime (its Deployment's creation) + progress deadline: R keeps serving,
 //     the upgrade is marked failed, R' stays for inspection until the spec
 //     changes again. Reverting the spec to R drops R'.
 //
@@ -103,14 +103,24 @@ func PlanRevisions(p *Performer, desired *Revision, o *Observed, now time.Time, 
 
 // upgrade handles steps 2, 3 and 5: active serves until desired is ready.
 func (pl *Plan) upgrade(p *Performer, active, desired *Revision, o *Observed, now time.Time, drain, deadline time.Duration) {
+	// The start is the target Deployment's creation once it exists (see
+	// Observed.ReadySince for why), the clock only before.
 	st := p.Status
 	start := metav1.NewTime(now)
-	if st.Target != nil && st.Target.Revision == desired.ID && st.UpgradeStartTime != nil {
+	switch created := o.CreatedAt(desired.ID); {
+	case created != nil:
+		start = *created
+	case st.Target != nil && st.Target.Revision == desired.ID && st.UpgradeStartTime != nil:
 		start = *st.UpgradeStartTime
 	}
 	if o.RevisionReady(desired.ID) {
 		// Step 3: switch in one write; active drains.
 		pl.Serving, pl.Switched = desired, true
+		// The clock, not the target's ReadySince: its Deployment may have
+		// been available long before its health check passed, and the
+		// drain must run its full length after traffic really moved. An
+		// outdated XR can make this switch be computed twice; that only
+		// lengthens the drain.
 		pl.LastUpgrade = new(metav1.NewTime(now))
 		pl.Revisions = []*Revision{desired}
 		if drain > 0 {

@@ -65,6 +65,10 @@ func TestPlanRevisions(t *testing.T) {
 		}
 		return o
 	}
+	created := func(o *Observed, r *Revision, d time.Duration) *Observed {
+		o.Deployments[r.ID].CreationTimestamp = *ago(d)
+		return o
+	}
 	status := func(active, target *Revision, lastUpgrade, start *metav1.Time) v1alpha1.PerformerStatus {
 		return v1alpha1.PerformerStatus{Active: revisionStatus(active), Target: revisionStatus(target), LastUpgrade: lastUpgrade, UpgradeStartTime: start}
 	}
@@ -137,6 +141,11 @@ func TestPlanRevisions(t *testing.T) {
 			reason:  "A new spec mid-upgrade replaces the target; the superseded one is dropped and the clock restarts.",
 			desired: r3, status: status(r1, r2, nil, ago(time.Minute)), o: observed(map[*Revision]bool{r1: true, r2: false}, r1),
 			want: planSummary{Serving: r1.ID, Target: r3.ID, Revisions: []string{r1.ID, r3.ID}, Requeue: 10 * time.Second, UpgradeStart: at(0)},
+		},
+		"UpgradeStartFromDeployment": {
+			reason:  "An XR read before its last status write lost upgradeStartTime: the target Deployment's creation is the start, as it was.",
+			desired: r2, status: status(r1, nil, nil, nil), o: created(observed(map[*Revision]bool{r1: true, r2: false}, r1), r2, 2*time.Minute),
+			want: planSummary{Serving: r1.ID, Target: r2.ID, Revisions: []string{r1.ID, r2.ID}, Requeue: 10 * time.Second, UpgradeStart: at(2 * time.Minute)},
 		},
 		"StatusLost": {
 			reason:  "Without XR status the Service's selector tells which revision serves.",
