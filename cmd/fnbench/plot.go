@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"time"
 
@@ -11,16 +10,13 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+
+	"github.com/hourglass-xp/crossplane-hourglass/internal/plotting"
 )
 
-const (
-	errPlotLine = "cannot draw a series"
-	errPNG      = "cannot write the PNG"
-)
+const errPlotLine = "cannot draw a series"
 
 // bins of the distribution panel, from the fastest call to the slowest.
 const bins = 60
@@ -38,30 +34,7 @@ func Plot(file, title string, res []Result) error {
 	if err != nil {
 		return err
 	}
-	const w, h = 12 * vg.Inch, 5 * vg.Inch
-	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))
-	dc := draw.New(img)
-
-	head := plot.New()
-	head.Title.Text = title
-	head.Title.TextStyle.Font.Size = vg.Points(14)
-	style := head.Title.TextStyle
-	style.XAlign = draw.XCenter
-	dc.FillText(style, vg.Point{X: w / 2, Y: h - vg.Points(20)}, title)
-
-	tiles := draw.Tiles{Rows: 1, Cols: 2, PadTop: vg.Points(44), PadBottom: vg.Points(6), PadLeft: vg.Points(6), PadRight: vg.Points(12), PadX: vg.Points(24)}
-	dist.Draw(tiles.At(dc, 0, 0))
-	cum.Draw(tiles.At(dc, 1, 0))
-
-	f, err := os.Create(file) //nolint:gosec // The user names the file to write.
-	if err != nil {
-		return errors.Wrap(err, errPNG)
-	}
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
-		_ = f.Close()
-		return errors.Wrap(err, errPNG)
-	}
-	return errors.Wrap(f.Close(), errPNG)
+	return plotting.WritePNG(file, title, dist, cum)
 }
 
 func distribution(res []Result) (*plot.Plot, error) {

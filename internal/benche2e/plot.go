@@ -3,7 +3,6 @@ package benche2e
 import (
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"time"
 
@@ -12,15 +11,13 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+
+	"github.com/hourglass-xp/crossplane-hourglass/internal/plotting"
 )
 
-const (
-	errPlotSeries = "cannot draw a series"
-	errWritePNG   = "cannot write the PNG"
-)
+const errPlotSeries = "cannot draw a series"
 
 // Series is one named set of latencies to plot.
 type Series struct {
@@ -52,29 +49,7 @@ func PlotLatencies(file, title string, series []Series) error {
 	// Room right of the slowest claim for the legend, which would
 	// otherwise sit on the curves.
 	cum.X.Max = hi * 60
-	const w, h = 12 * vg.Inch, 5 * vg.Inch
-	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))
-	dc := draw.New(img)
-
-	head := plot.New()
-	style := head.Title.TextStyle
-	style.Font.Size = vg.Points(14)
-	style.XAlign = draw.XCenter
-	dc.FillText(style, vg.Point{X: w / 2, Y: h - vg.Points(20)}, title)
-
-	tiles := draw.Tiles{Rows: 1, Cols: 2, PadTop: vg.Points(44), PadBottom: vg.Points(6), PadLeft: vg.Points(6), PadRight: vg.Points(12), PadX: vg.Points(24)}
-	dots.Draw(tiles.At(dc, 0, 0))
-	cum.Draw(tiles.At(dc, 1, 0))
-
-	f, err := os.Create(file) //nolint:gosec // The caller names the file to write.
-	if err != nil {
-		return errors.Wrap(err, errWritePNG)
-	}
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
-		_ = f.Close()
-		return errors.Wrap(err, errWritePNG)
-	}
-	return errors.Wrap(f.Close(), errWritePNG)
+	return plotting.WritePNG(file, title, dots, cum)
 }
 
 // xRange is the seconds axis of every series, a factor of 1.5 wider than
@@ -100,9 +75,7 @@ func seconds(d time.Duration) float64 {
 func dotPlot(series []Series) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "Each claim (log scale)"
-	p.X.Label.Text = "seconds after apply"
-	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	plotting.LogX(p, "seconds after apply")
 	p.Add(plotter.NewGrid())
 	names := make([]string, len(series))
 	for i, s := range series {
