@@ -9,14 +9,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
@@ -87,31 +83,9 @@ func TestAccessCheckerEnvtest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	te := &envtest.Environment{
-		BinaryAssetsDirectory: testtools.KubebuilderAssets(t),
-		CRDDirectoryPaths:     []string{"../../package/provider/crds"},
-		CRDs:                  []*extv1.CustomResourceDefinition{crd},
-		ErrorIfCRDPathMissing: true,
-	}
-	cfg, err := te.Start()
-	if err != nil {
-		t.Fatalf("cannot start envtest: %v", err)
-	}
-	t.Cleanup(func() { _ = te.Stop() })
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, hourglass.AddToScheme} {
-		if err := add(s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	admin, err := client.New(cfg, client.Options{Scheme: s})
-	if err != nil {
-		t.Fatal(err)
-	}
-	applyRBAC(t, admin)
-	pcfg := rest.CopyConfig(cfg)
-	pcfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:crossplane-system:provider-hourglass"}
-	asProvider, err := client.New(pcfg, client.Options{Scheme: s})
+	api := startAPIServer(t, crd)
+	admin := api.admin
+	asProvider, err := client.New(api.provider, client.Options{Scheme: api.scheme})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -29,9 +30,55 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
+	hourglass "github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/apis/observe/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/internal/endpoint"
 )
+
+// apiServer is a real API server with the provider's CRDs, the provider's
+// namespace and the RBAC of package/provider/rbac.yaml.
+type apiServer struct {
+	scheme *runtime.Scheme
+	// admin may do anything; tests arrange the world with it.
+	admin client.Client
+	// provider is admin's config impersonating the provider's
+	// ServiceAccount, which has exactly the shipped RBAC: every test that
+	// acts through it also proves those rules suffice.
+	provider *rest.Config
+}
+
+// startAPIServer starts an API server with the CRDs of
+// package/provider/crds and the extra ones given, stopped when the test
+// ends. Its scheme holds the types the provider registers.
+func startAPIServer(t *testing.T, crds ...*extv1.CustomResourceDefinition) *apiServer {
+	t.Helper()
+	te := &envtest.Environment{
+		BinaryAssetsDirectory: testtools.KubebuilderAssets(t),
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "package", "provider", "crds")},
+		CRDs:                  crds,
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := te.Start()
+	if err != nil {
+		t.Fatalf("cannot start envtest: %v", err)
+	}
+	t.Cleanup(func() { _ = te.Stop() })
+
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme, hourglass.AddToScheme} {
+		if err := add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin, err := client.New(cfg, client.Options{Scheme: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyRBAC(t, admin)
+	pcfg := rest.CopyConfig(cfg)
+	pcfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:crossplane-system:provider-hourglass"}
+	return &apiServer{scheme: s, admin: admin, provider: pcfg}
+}
 
 // env is a real API server with the provider's controller running against
 // it. Health checks go to loopback servers chosen by pod name; no pod IP is
@@ -42,36 +89,12 @@ type env struct {
 
 func startEnv(t *testing.T, health map[string]string) *env {
 	t.Helper()
-	te := &envtest.Environment{
-		BinaryAssetsDirectory: testtools.KubebuilderAssets(t),
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "package", "provider", "crds")},
-		ErrorIfCRDPathMissing: true,
-	}
-	cfg, err := te.Start()
-	if err != nil {
-		t.Fatalf("cannot start envtest: %v", err)
-	}
-	t.Cleanup(func() { _ = te.Stop() })
-
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme} {
-		if err := add(s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	kube, err := client.New(cfg, client.Options{Scheme: s})
-	if err != nil {
-		t.Fatal(err)
-	}
-
+	api := startAPIServer(t)
 	// The provider runs as its ServiceAccount with exactly the RBAC of
 	// package/provider/rbac.yaml: every case below also proves those rules
 	// suffice.
-	applyRBAC(t, kube)
-	pcfg := rest.CopyConfig(cfg)
-	pcfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:crossplane-system:provider-hourglass"}
-	mgr, err := ctrl.NewManager(pcfg, ctrl.Options{
-		Scheme: s,
+	mgr, err := ctrl.NewManager(api.provider, ctrl.Options{
+		Scheme: api.scheme,
 		Cache:  CacheOptions(DefaultCacheSelector, nil),
 		Client: ClientOptions(),
 		// Nothing listens: no metrics or probe ports in tests.
@@ -102,7 +125,7 @@ func startEnv(t *testing.T, health map[string]string) *env {
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	return &env{kube: kube}
+	return &env{kube: api.admin}
 }
 
 // applyRBAC creates the provider's namespace and the objects of
