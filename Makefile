@@ -64,7 +64,7 @@ verify: generate ## Fail when generated files differ from the committed ones.
 # ---- lint and test ------------------------------------------------------------
 
 .PHONY: lint test test-unit test-examples
-lint: tool-golangci-lint ## golangci-lint (go vet, staticcheck, gofmt, goimports and more; see .golangci.yml).
+lint: tool-golangci-lint ## golangci-lint (go vet, staticcheck, gofmt, goimports and more; see .golangci.yml), e2e-tagged tests included.
 	golangci-lint run --timeout 15m ./...
 
 ALL_PKGS = $(shell $(GO) list ./... | sed 's|^github.com/hourglass-xp/crossplane-hourglass|.|')

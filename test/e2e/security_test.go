@@ -66,8 +66,11 @@ func TestPodSecurityRelaxedByPlatform(t *testing.T) {
 
 	steadily(t, settle, stable, "claim refused by Pod Security", func(ctx context.Context) error {
 		u, err := e.get(ctx, ns, name)
-		if err != nil || u == nil {
-			return fmt.Errorf("claim: %v", err)
+		if err != nil {
+			return fmt.Errorf("claim: %w", err)
+		}
+		if u == nil {
+			return fmt.Errorf("claim %s/%s does not exist", ns, name)
 		}
 		if s, r, m := condition(u, "Ready"); s == "True" {
 			return fmt.Errorf("Ready (%s: %s)", r, m)
