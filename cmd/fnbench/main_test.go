@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"image/png"
 	"net"
 	"os"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 
 	"github.com/hourglass-xp/crossplane-hourglass/cmd/fnbench/certs"
+	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
 )
 
 // echo is a function that desires the observed composite and counts calls.
@@ -86,14 +86,7 @@ func TestRun(t *testing.T) {
 	if got := len(fn.calls); got != 23 {
 		t.Errorf("calls: want 3 warm-up + 20, got %d", got)
 	}
-	f, err := os.Open(out) //nolint:gosec // A test's own file.
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := png.Decode(f); err != nil {
-		t.Errorf("plot: %v", err)
-	}
+	testtools.ReadPNG(t, out)
 }
 
 // TestRunNeedsCredentials: calling without saying how is an error, not a

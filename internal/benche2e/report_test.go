@@ -1,14 +1,14 @@
 package benche2e
 
 import (
-	"image/png"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
 )
 
 func TestParseLoadavg(t *testing.T) {
@@ -144,16 +144,7 @@ func TestPlotLatencies(t *testing.T) {
 			if err := PlotLatencies(file, "title", tc.args); err != nil {
 				t.Fatalf("%s\nPlotLatencies(...): %v", tc.reason, err)
 			}
-			f, err := os.Open(file) //nolint:gosec // The test's own file.
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			img, err := png.Decode(f)
-			if err != nil {
-				t.Fatalf("%s\nPlotLatencies(...) wrote no PNG: %v", tc.reason, err)
-			}
-			if b := img.Bounds(); b.Dx() < 1000 || b.Dy() < 400 {
+			if b := testtools.ReadPNG(t, file).Bounds(); b.Dx() < 1000 || b.Dy() < 400 {
 				t.Errorf("%s\nPlotLatencies(...): image %v, want both panels side by side", tc.reason, b)
 			}
 		})

@@ -2,13 +2,14 @@ package plotting
 
 import (
 	"image"
-	"image/png"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+
+	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
 )
 
 func panel(t *testing.T, title string) *plot.Plot {
@@ -89,15 +90,7 @@ func TestWritePNG(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s\nWritePNG(...): %v", tc.reason, err)
 			}
-			f, err := os.Open(file) //nolint:gosec // The test's own file.
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			img, err := png.Decode(f)
-			if err != nil {
-				t.Fatalf("%s\nWritePNG(...) wrote no PNG: %v", tc.reason, err)
-			}
+			img := testtools.ReadPNG(t, file)
 			if b := img.Bounds(); b.Dx() != wantW || b.Dy() != wantH {
 				t.Errorf("%s\nWritePNG(...): image %v, want %dx%d", tc.reason, b, wantW, wantH)
 			}
