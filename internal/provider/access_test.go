@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
@@ -140,22 +142,27 @@ func TestAccessCheckerEnvtest(t *testing.T) {
 
 	// What a real install grants: the chart's rules for Deployments and
 	// Services (here bound directly: no aggregation controller runs in
-	// envtest) and the project's ClusterRole.
+	// envtest) and the project's ClusterRole. First the project's rules
+	// only in namespace avs (a RoleBinding), so the checker must ask per
+	// namespace for what is missing cluster-wide; a claim in another
+	// namespace still lacks them.
 	testtools.CreateFromFile(t, admin, "package/rbac/crossplane-rbac.yaml")
 	chart := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "chart-crossplane"}, Rules: []rbacv1.PolicyRule{
 		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get", "list", "create", "update", "patch", "delete", "watch"}},
 		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"*"}},
 	}}
-	if err := admin.Create(ctx, chart); err != nil {
-		t.Fatal(err)
-	}
-	for _, role := range []string{"chart-crossplane", "crossplane:hourglass-performer"} {
-		b := &rbacv1.ClusterRoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: role},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
-			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "crossplane-system", Name: "crossplane"}},
-		}
-		if err := admin.Create(ctx, b); err != nil {
+	crossplaneSA := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "crossplane-system", Name: "crossplane"}}
+	for _, o := range []client.Object{
+		chart,
+		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "chart-crossplane"}, Subjects: crossplaneSA,
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "chart-crossplane"}},
+		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "avs", Name: "crossplane:hourglass-performer"}, Subjects: crossplaneSA,
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "crossplane:hourglass-performer"}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "other"}},
+		&hourglass.Performer{ObjectMeta: metav1.ObjectMeta{Namespace: "other", Name: "waiting"},
+			Spec: hourglass.PerformerClaimSpec{PerformerSpec: hourglass.PerformerSpec{AVSAddress: "0x1234567890abcdef1234567890abcdef12345678", Image: "avs/performer:v1"}}},
+	} {
+		if err := admin.Create(ctx, o); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -163,7 +170,92 @@ func TestAccessCheckerEnvtest(t *testing.T) {
 	if err := c.Check(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if got := rec.got["avs/waiting"]; len(got) != 0 {
+		t.Errorf("granted in its namespace by a RoleBinding, want no event, got %+v", got)
+	}
+	other := rec.got["other/waiting"]
+	if len(other) != 1 || !strings.Contains(other[0].Message, "get, list, watch pods") || strings.Contains(other[0].Message, "deployments") {
+		t.Errorf("in a namespace without the RoleBinding, want one event naming pods and not deployments (granted cluster-wide), got %+v", other)
+	}
+
+	b := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "crossplane:hourglass-performer"}, Subjects: crossplaneSA,
+		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "crossplane:hourglass-performer"}}
+	if err := admin.Create(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	rec.got = map[string][]event.Event{}
+	if err := c.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if len(rec.got) != 0 {
 		t.Errorf("with the chart's and the project's rules, want no event, got %+v", rec.got)
+	}
+}
+
+// countingReviewer allows what allowed says and records each question's
+// namespace.
+type countingReviewer struct {
+	allowed func(a Access, namespace string) bool
+	asked   map[string]int
+}
+
+func (r *countingReviewer) Allowed(_ context.Context, _ string, a Access, namespace string) (bool, error) {
+	r.asked[namespace]++
+	return r.allowed(a, namespace), nil
+}
+
+// TestAccessCheckerAsksClusterWideFirst checks the number of reviews: what
+// is granted cluster-wide is asked once per check, not once per namespace.
+func TestAccessCheckerAsksClusterWideFirst(t *testing.T) {
+	s := runtime.NewScheme()
+	if err := hourglass.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	claims := make([]client.Object, 0, 4)
+	for _, ns := range []string{"a", "b", "c", "d"} {
+		claims = append(claims, &hourglass.Performer{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "waiting"}})
+	}
+	pods := Access{Resource: "pods", Verb: "list"}
+
+	cases := map[string]struct {
+		reason  string
+		allowed func(a Access, namespace string) bool
+		want    map[string]int
+		events  int
+	}{
+		"GrantedClusterWide": {
+			reason:  "Everything granted cluster-wide: one review per permission, none per namespace, no event.",
+			allowed: func(Access, string) bool { return true },
+			want:    map[string]int{"": len(ComposeAccess)},
+		},
+		"PodsPerNamespace": {
+			reason:  "Pods granted only in namespace b: only pods is asked per namespace; the three others get an event.",
+			allowed: func(a Access, ns string) bool { return a != pods || ns == "b" },
+			want:    map[string]int{"": len(ComposeAccess), "a": 1, "b": 1, "c": 1, "d": 1},
+			events:  3,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := &countingReviewer{allowed: tc.allowed, asked: map[string]int{}}
+			rec := &events{got: map[string][]event.Event{}}
+			c := &AccessChecker{
+				Reader:   fake.NewClientBuilder().WithScheme(s).WithObjects(claims...).Build(),
+				Reviewer: r, Record: rec, Log: logging.NewNopLogger(),
+				User: "system:serviceaccount:crossplane-system:crossplane", Need: ComposeAccess,
+			}
+			if !slices.Contains(c.Need, pods) {
+				t.Fatalf("ComposeAccess has no %v; the test needs one of its permissions", pods)
+			}
+			if err := c.Check(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, r.asked); diff != "" {
+				t.Errorf("%s\nreviews by namespace: -want, +got:\n%s", tc.reason, diff)
+			}
+			if n := len(rec.got); n != tc.events {
+				t.Errorf("%s\nclaims with an event: %d, want %d", tc.reason, n, tc.events)
+			}
+		})
 	}
 }
