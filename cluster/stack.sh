@@ -23,7 +23,8 @@
 # Inputs (the Makefile passes them): TOOLS_BIN, FORWARD_BIN, FUNCTION_BIN (a
 # static function binary for this machine), XPKG_DIR (the .xpkg files),
 # CROSSPLANE_CRDS (core's CRDs), CROSSPLANE_CHART (its Helm chart),
-# PKG_VERSION, API_PORT, APPLY_EXAMPLES.
+# PKG_VERSION, API_PORT, APPLY_EXAMPLES; CROSSPLANE_ARGS adds flags to
+# `crossplane core start` (benchmarks try e.g. --max-reconcile-rate).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -37,6 +38,7 @@ source "$here/kwok/kwokctl-config.sh"
 : "${PKG_VERSION:=v0.1.0}"
 : "${API_PORT:=26443}"
 : "${APPLY_EXAMPLES:=1}"
+: "${CROSSPLANE_ARGS:=}"
 : "${STACK_TIMEOUT:=600}"
 : "${FUNCTION_NAME:=hourglass-xp-function-performer}"
 : "${PKG_PREFIX:=xpkg.upbound.io/hourglass-xp}"
@@ -328,9 +330,11 @@ cmd_inner() {
   echo $! >"$state/rbac-manager.pid"
 
   phase "crossplane: core start (ServiceAccount crossplane)"
+  local -a core_args
+  read -ra core_args <<<"$CROSSPLANE_ARGS"
   env "${core_env[@]}" TLS_CLIENT_CERTS_DIR="$state/core/tls" XPKG_CACHE_DIR="$state/core/xpkg" \
     XFN_CACHE_DIR="$state/core/xfn" METRICS_PORT=8180 HEALTH_PROBE_PORT=8181 WEBHOOK_PORT=9444 \
-    crossplane-core core start --enable-webhooks=false --package-runtime=Deployment \
+    crossplane-core core start --enable-webhooks=false --package-runtime=Deployment "${core_args[@]}" \
     >"$state/logs/core.log" 2>&1 &
   echo $! >"$state/core.pid"
 
