@@ -34,7 +34,7 @@ $(BENCHE2E_BIN):
 # The first size also runs the latency phase and the upgrade; every size
 # its floor, claims at once and steady state. The stack is stopped however
 # the run ends.
-bench-e2e: $(STACK_DEPS) $(BENCHE2E_BIN) ## Live benchmark on the local stack: latency, floor, 100/500/1000 claims, upgrade; _output/bench-e2e/results.md.
+bench-e2e: stack-deps $(BENCHE2E_BIN) ## Live benchmark on the local stack: latency, floor, 100/500/1000 claims, upgrade; _output/bench-e2e/results.md.
 	@if $(STACK) status >/dev/null 2>&1; then echo "bench-e2e: a stack is up at $(BENCH_E2E_STATE); stop it (make cluster-down) or set STATE_DIR/API_PORT" >&2; exit 1; fi
 	@mkdir -p $(BENCH_E2E_OUT); first=1; \
 	for n in $(BENCH_E2E_SIZES); do \

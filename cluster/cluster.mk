@@ -98,6 +98,12 @@ STACK_START = $(STACK_ENV) CROSSPLANE_CRDS=$(CROSSPLANE_MODULE)/cluster/crds \
 # stack pushes both and runs their binaries as processes.
 STACK_DEPS = cluster-tools xpkg xpkg-provider $(FUNCTION_BIN) $(PROVIDER_HOST_BIN) $(TESTPERFORMER_BIN)
 
+# What a stack runs, as a target: other .mk files depend on stack-deps, not
+# on $(STACK_DEPS), which is empty in a file make reads before this one
+# (bench-e2e.mk is: its benchmarks ran binaries built hours earlier).
+.PHONY: stack-deps
+stack-deps: $(STACK_DEPS)
+
 run: $(STACK_DEPS) ## Start the local stack, apply the examples, wait for Ctrl-C, tear down.
 	@$(STACK_START) run
 
