@@ -30,8 +30,6 @@ type Result struct {
 	Events []Event
 	// ConnectionDetails of the composite: the endpoint, host and port.
 	ConnectionDetails resource.ConnectionDetails
-	// WantPods asks Crossplane for the performer's pods on the next call.
-	WantPods bool
 }
 
 // Compose maps a performer, the platform and what is observed to desired
@@ -63,7 +61,6 @@ func Compose(p *Performer, pl *Platform, o *Observed, now time.Time) (*Result, e
 		Resources: make(map[resource.Name]Desired, 2*len(plan.Revisions)+2), Status: st, Conditions: conds, Plan: plan,
 		ConnectionDetails: ConnectionDetails(p, plan.Serving.GRPCPort),
 		Events:            Events(p.Status, st, conds),
-		WantPods:          WantPods(pl, st),
 	}
 	for _, rev := range plan.Revisions {
 		// Only the serving revision gates readiness: a draining or failed
@@ -81,23 +78,6 @@ func Compose(p *Performer, pl *Platform, o *Observed, now time.Time) (*Result, e
 		r.Resources[ResourceNetworkPolicy] = Desired{Object: NetworkPolicy(p, pl, plan.Revisions), Ready: true}
 	}
 	return r, nil
-}
-
-// WantPods reports whether the function needs the performer's pods.
-// Crossplane watches what a function requires, so while pods are required
-// every status change of a pod is a composition round. They are worth it
-// while the performer does not serve (they say why: pending, unschedulable,
-// crash-looping, no GPU node) and during an upgrade (why the new revision
-// is not ready), and without endpoints (they alone name the pod). A
-// serving performer with endpoints needs none: its PerformerEndpoint names
-// the pod, and a pod that stops serving changes the Deployment or the
-// endpoint, whose watches call the function, which then asks for the pods
-// again in the same round.
-func WantPods(pl *Platform, st v1alpha1.PerformerStatus) bool {
-	if !pl.ObservePods {
-		return false
-	}
-	return !pl.Endpoints || st.Phase != v1alpha1.PhaseRunning || st.Target != nil
 }
 
 // withTraffic labels a revision's Deployment with its part in the upgrade.

@@ -73,7 +73,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		fatal(rsp, ReasonInvalid, errors.Wrap(err, errCompose))
 		return rsp, nil
 	}
-	if res.WantPods {
+	if pl.ObservePods {
 		rsp.Requirements = &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{RequiredPods: PodRequirement(p)}}
 	}
 	if err := write(req, rsp, res); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -310,51 +309,5 @@ func TestObjectOf(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]any{}, objectOf(nil)); diff != "" {
 		t.Errorf("objectOf(nil): -want, +got:\n%s", diff)
-	}
-}
-
-// TestRunFunctionPodsUntilServing checks that the function asks for the
-// performer's pods while it does not serve and, with endpoints (as the
-// shipped Composition has them), stops once it does, so a serving
-// performer's pod changes are not composition rounds. Without endpoints
-// only the pods name the pod: they stay required.
-func TestRunFunctionPodsUntilServing(t *testing.T) {
-	input := func(endpoints bool) map[string]any {
-		return map[string]any{"apiVersion": "performer.fn.hourglass.eigenlayer.io/v1beta1", "kind": "Input",
-			"endpoint": map[string]any{"enabled": endpoints}}
-	}
-	for _, endpoints := range []bool{true, false} {
-		t.Run(fmt.Sprintf("endpoints=%v", endpoints), func(t *testing.T) {
-			xr, in, f := minimalXR(t), input(endpoints), newTestFunction()
-			rsp, err := f.RunFunction(context.Background(), newRequest(t, xr, nil, in))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, ok := rsp.GetRequirements().GetResources()[RequiredPods]; !ok {
-				t.Fatalf("a performer not yet composed: requirements %v, want its pods", rsp.GetRequirements())
-			}
-
-			observed := map[string]map[string]any{}
-			for name, r := range rsp.GetDesired().GetResources() {
-				d := r.GetResource().AsMap()
-				if !serving(d) {
-					t.Fatalf("desired resource %s is a %v, which no test status exists for", name, d["kind"])
-				}
-				observed[name] = d
-			}
-			rsp, err = f.RunFunction(context.Background(), newRequest(t, xr, observed, in))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for name, r := range rsp.GetDesired().GetResources() {
-				if r.GetReady() != fnv1.Ready_READY_TRUE {
-					t.Fatalf("a serving performer: %s is %v, want READY_TRUE", name, r.GetReady())
-				}
-			}
-			_, required := rsp.GetRequirements().GetResources()[RequiredPods]
-			if required == endpoints {
-				t.Errorf("a serving performer, endpoints %v: pods required %v, want %v", endpoints, required, !endpoints)
-			}
-		})
 	}
 }
