@@ -192,11 +192,6 @@ func (c *AccessChecker) Check(ctx context.Context) error {
 	return nil
 }
 
-// Missing returns what of Need the user may not do in the namespace.
-func (c *AccessChecker) Missing(ctx context.Context, namespace string) ([]Access, error) {
-	return c.missing(ctx, namespace, c.Need)
-}
-
 // missing returns what of need the user may not do in the namespace; in
 // every namespace when it is metav1.NamespaceAll.
 func (c *AccessChecker) missing(ctx context.Context, namespace string, need []Access) ([]Access, error) {
