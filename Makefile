@@ -43,7 +43,7 @@ $(addprefix tool-,$(TOOL_NAMES)): tool-%:
 
 # ---- generate and verify ------------------------------------------------------
 
-XRD := package/xrd/xperformers.hourglass.eigenlayer.io.yaml
+XRD := package/xrd/performers.hourglass.eigenlayer.io.yaml
 
 .PHONY: generate generate-apis verify
 generate: generate-apis $(GENERATE_TARGETS) ## Regenerate every generated file from its source.
@@ -52,7 +52,7 @@ generate-apis: tool-controller-gen
 	controller-gen object paths=./apis/...
 	@rm -rf $(OUTPUT)/gen/crds
 	controller-gen crd paths=./apis/... output:crd:dir=$(OUTPUT)/gen/crds
-	$(GO) run ./cmd/xrdgen -crd $(OUTPUT)/gen/crds/hourglass.eigenlayer.io_xperformers.yaml -out $(XRD)
+	$(GO) run ./cmd/xrdgen -crd $(OUTPUT)/gen/crds/hourglass.eigenlayer.io_performers.yaml -out $(XRD)
 
 verify: generate ## Fail when generated files differ from the committed ones.
 	@if [[ -n "$$(git status --porcelain --untracked-files=all -- apis package functions examples compositions internal cmd go.mod go.sum)" ]]; then \

@@ -1,5 +1,5 @@
-// Command xrdgen writes the XPerformer CompositeResourceDefinition from the
-// CRD controller-gen generated for the XPerformer Go type. `make generate`
+// Command xrdgen writes the Performer CompositeResourceDefinition from the
+// CRD controller-gen generated for the Performer Go type. `make generate`
 // runs it; see internal/xrdgen for the rules.
 package main
 

@@ -28,8 +28,6 @@ type Result struct {
 	Plan       *Plan
 	// Events are the changes since the observed status, for the user.
 	Events []Event
-	// ConnectionDetails of the composite: the endpoint, host and port.
-	ConnectionDetails resource.ConnectionDetails
 }
 
 // Compose maps a performer, the platform and what is observed to desired
@@ -58,9 +56,8 @@ func Compose(p *Performer, pl *Platform, o *Observed, now time.Time) (*Result, e
 	st, conds := StatusOf(p, plan, o, hardware, now)
 
 	r := &Result{
-		Resources: make(map[resource.Name]Desired, 2*len(plan.Revisions)+2), Status: st, Conditions: conds, Plan: plan,
-		ConnectionDetails: ConnectionDetails(p, plan.Serving.GRPCPort),
-		Events:            Events(p.Status, st, conds),
+		Resources: make(map[resource.Name]Desired, 2*len(plan.Revisions)+3), Status: st, Conditions: conds, Plan: plan,
+		Events: Events(p.Status, st, conds),
 	}
 	for _, rev := range plan.Revisions {
 		// Only the serving revision gates readiness: a draining or failed
@@ -73,6 +70,8 @@ func Compose(p *Performer, pl *Platform, o *Observed, now time.Time) (*Result, e
 		}
 	}
 	r.Resources[ResourceService] = Desired{Object: Service(p, plan.Serving), Ready: ServiceReady(o.Service)}
+	// A Secret is usable once it exists.
+	r.Resources[ResourceConnectionSecret] = Desired{Object: ConnectionSecret(p, plan.Serving.GRPCPort), Ready: true}
 	if NetworkPolicyEnabled(p, pl) {
 		// A NetworkPolicy has no status: it works once it exists.
 		r.Resources[ResourceNetworkPolicy] = Desired{Object: NetworkPolicy(p, pl, plan.Revisions), Ready: true}

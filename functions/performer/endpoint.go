@@ -1,8 +1,6 @@
 package main
 
 import (
-	"strconv"
-
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -16,15 +14,6 @@ import (
 // resourceEndpointPfx names the PerformerEndpoint of a revision in the
 // pipeline, like resourceDeploymentPfx its Deployment.
 const resourceEndpointPfx = "endpoint-"
-
-// Connection details of the composite, the keys the XRD declares. They are
-// known from the spec alone, so executors can read them before the
-// performer is ready.
-const (
-	ConnectionEndpoint = "endpoint"
-	ConnectionHost     = "host"
-	ConnectionPort     = "port"
-)
 
 // ResourceEndpoint is the composed resource name of a revision's
 // PerformerEndpoint.
@@ -69,16 +58,4 @@ func EndpointReady(e *observev1alpha1.PerformerEndpoint) bool {
 // reachable through its Service: its Ready condition.
 func EndpointServing(e *observev1alpha1.PerformerEndpoint) bool {
 	return e != nil && e.Status.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue
-}
-
-// ConnectionDetails are the composite's connection details: the endpoint
-// of the Service, which does not change across revisions.
-func ConnectionDetails(p *Performer, port int32) resource.ConnectionDetails {
-	svc := names.Service(p.Name)
-	host := svc + "." + p.Namespace + "." + names.ClusterDomain
-	return resource.ConnectionDetails{
-		ConnectionEndpoint: []byte(names.Endpoint(svc, p.Namespace, port)),
-		ConnectionHost:     []byte(host),
-		ConnectionPort:     []byte(strconv.Itoa(int(port))),
-	}
 }

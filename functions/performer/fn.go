@@ -61,21 +61,19 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		fatal(rsp, ReasonInvalidInput, err)
 		return rsp, nil
 	}
-	p, o, err := read(req, pl)
+	p, o, lost, err := read(req, pl)
 	if err != nil {
 		fatal(rsp, ReasonInvalid, err)
 		return rsp, nil
 	}
-	log := f.log.WithValues("claim-namespace", p.Namespace, "claim-name", p.Name)
+	log := f.log.WithValues("namespace", p.Namespace, "name", p.Name)
 	res, err := Compose(p, pl, o, f.now())
 	if err != nil {
 		log.Info("Cannot compose performer", "error", err)
 		fatal(rsp, ReasonInvalid, errors.Wrap(err, errCompose))
 		return rsp, nil
 	}
-	if pl.ObservePods {
-		rsp.Requirements = &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{RequiredPods: PodRequirement(p)}}
-	}
+	rsp.Requirements = requirements(p, pl, lost)
 	if err := write(req, rsp, res); err != nil {
 		response.Fatal(rsp, err)
 		return rsp, nil
@@ -84,13 +82,31 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	return rsp, nil
 }
 
-// fatal stops the pipeline with err, and says why on the claim too:
-// Crossplane applies a step's conditions even when the step is fatal, while
-// the fatal result itself only reaches the composite. Nothing composed is
-// touched, so a running performer keeps running its last good revision.
+// fatal stops the pipeline with err, and says why in a condition too:
+// Crossplane applies a step's conditions even when the step is fatal, and
+// a condition stays on the Performer where an event scrolls away. Nothing
+// composed is touched, so a running performer keeps running its last good
+// revision.
 func fatal(rsp *fnv1.RunFunctionResponse, reason string, err error) {
-	response.ConditionTrue(rsp, v1alpha1.ConditionDegraded, reason).WithMessage(err.Error()).TargetCompositeAndClaim()
+	response.ConditionTrue(rsp, v1alpha1.ConditionDegraded, reason).WithMessage(err.Error()).TargetComposite()
 	response.Fatal(rsp, err)
+}
+
+// requirements are the objects the function asks Crossplane for beside
+// what it composed: the performer's pods, when the platform observes them,
+// and its own objects when Crossplane lost track of them.
+func requirements(p *Performer, pl *Platform, lost bool) *fnv1.Requirements {
+	rs := map[string]*fnv1.ResourceSelector{}
+	if pl.ObservePods {
+		rs[RequiredPods] = PodRequirement(p)
+	}
+	if lost {
+		maps.Copy(rs, OwnRequirements(p))
+	}
+	if len(rs) == 0 {
+		return nil
+	}
+	return &fnv1.Requirements{Resources: rs}
 }
 
 // platform reads the function input and applies the defaults.
@@ -103,14 +119,15 @@ func platform(req *fnv1.RunFunctionRequest) (*Platform, error) {
 	return pl, errors.Wrap(err, errPlatform)
 }
 
-// read gathers the performer and what is observed of it.
-func read(req *fnv1.RunFunctionRequest, pl *Platform) (*Performer, *Observed, error) {
+// read gathers the performer and what is observed of it, and whether
+// Crossplane lost track of what it composed (see LostTrack).
+func read(req *fnv1.RunFunctionRequest, pl *Platform) (*Performer, *Observed, bool, error) {
 	// Not the SDK's getters: they convert every object whole, managed
 	// fields included, and objectOf leaves those out.
 	oxr := &composite.Unstructured{Unstructured: unstructured.Unstructured{Object: objectOf(req.GetObserved().GetComposite().GetResource())}}
 	p, err := FromComposite(oxr)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	ocs := make(map[resource.Name]resource.ObservedComposed, len(req.GetObserved().GetResources()))
 	for name, r := range req.GetObserved().GetResources() {
@@ -119,16 +136,20 @@ func read(req *fnv1.RunFunctionRequest, pl *Platform) (*Performer, *Observed, er
 			ConnectionDetails: r.GetConnectionDetails(),
 		}
 	}
+	lost := LostTrack(p, ocs)
+	if lost {
+		ocs = WithOwn(p, ocs, req)
+	}
 	o, err := ObservedFrom(ocs)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	o.RequireHealthy = pl.Endpoints
 	if !pl.ObservePods {
-		return p, o, nil
+		return p, o, lost, nil
 	}
 	o.Pods, err = PodsFrom(RequiredPodsOf(req))
-	return p, o, err
+	return p, o, lost, err
 }
 
 // objectOf converts an object Crossplane passed, without its managed
@@ -180,12 +201,6 @@ func write(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, res *Res
 		dxr.Resource.Object["status"] = status
 	}
 	maps.Copy(status, st)
-	if dxr.ConnectionDetails == nil {
-		dxr.ConnectionDetails = resource.ConnectionDetails{}
-	}
-	for k, v := range res.ConnectionDetails {
-		dxr.ConnectionDetails[k] = v
-	}
 	if err := response.SetDesiredCompositeResource(rsp, dxr); err != nil {
 		return errors.Wrap(err, errSetDesiredXR)
 	}
@@ -218,14 +233,14 @@ func write(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, res *Res
 		if c.Message != "" {
 			co = co.WithMessage(c.Message)
 		}
-		co.TargetCompositeAndClaim()
+		co.TargetComposite()
 	}
 	for _, e := range res.Events {
 		if e.Warning {
-			response.Warning(rsp, errors.New(e.Message)).WithReason(e.Reason).TargetCompositeAndClaim()
+			response.Warning(rsp, errors.New(e.Message)).WithReason(e.Reason).TargetComposite()
 			continue
 		}
-		response.Normal(rsp, e.Message).WithReason(e.Reason).TargetCompositeAndClaim()
+		response.Normal(rsp, e.Message).WithReason(e.Reason).TargetComposite()
 	}
 	if res.Plan.Requeue > 0 {
 		rsp.Meta.Ttl = durationpb.New(res.Plan.Requeue)

@@ -11,7 +11,7 @@ import (
 )
 
 const (
-	errParseXR = "cannot parse the observed XPerformer"
+	errParseXR = "cannot parse the observed Performer"
 
 	// DefaultGRPCPort is the Performer API's default gRPC port. The CRD
 	// defaults it too; the function applies it again so a composite made
@@ -19,13 +19,16 @@ const (
 	DefaultGRPCPort = 9090
 )
 
-// Performer is what the mapping reads: the claim's identity, its spec and
-// the status the function wrote last time.
+// Performer is what the mapping reads: the Performer's identity, its spec
+// and the status the function wrote last time.
 type Performer struct {
-	// Name is the claim's name, which names the Service.
+	// Name is the Performer's name, which names the Service.
 	Name string
-	// Namespace is the claim's namespace, where everything is composed.
+	// Namespace is the Performer's namespace, where everything is composed.
 	Namespace string
+	// UID identifies the Performer: composed objects it controls carry it
+	// in their controller reference.
+	UID string
 	// Deleting is true once the composite is being deleted.
 	Deleting bool
 
@@ -33,23 +36,25 @@ type Performer struct {
 	Status v1alpha1.PerformerStatus
 }
 
-// FromComposite reads a Performer from the observed XPerformer. A composite
-// that is not bound to a claim has no namespace to compose into.
+// FromComposite reads a Performer from the observed composite. Everything
+// is composed in its namespace, so a composite without one (made by a
+// cluster-scoped definition, or a render without metadata.namespace) is
+// refused.
 func FromComposite(xr *composite.Unstructured) (*Performer, error) {
-	x := &v1alpha1.XPerformer{}
+	x := &v1alpha1.Performer{}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(xr.Object, x); err != nil {
 		return nil, errors.Wrap(err, errParseXR)
 	}
-	ref := x.Spec.ClaimRef
-	if ref == nil || ref.Namespace == "" || ref.Name == "" {
-		return nil, field.Required(field.NewPath("spec", "claimRef"),
-			"an XPerformer is composed into its claim's namespace: create a Performer claim rather than an XPerformer")
+	if x.Namespace == "" {
+		return nil, field.Required(field.NewPath("metadata", "namespace"),
+			"a Performer is composed into its own namespace")
 	}
 	p := &Performer{
-		Name:      ref.Name,
-		Namespace: ref.Namespace,
+		Name:      x.Name,
+		Namespace: x.Namespace,
+		UID:       string(x.UID),
 		Deleting:  x.DeletionTimestamp != nil,
-		Spec:      x.Spec.PerformerSpec,
+		Spec:      x.Spec,
 		Status:    x.Status,
 	}
 	if p.Spec.Config.GRPCPort == 0 {
@@ -68,5 +73,5 @@ func (p *Performer) Validate() error {
 	if port := p.Spec.Config.GRPCPort; port < 1 || port > 65535 {
 		return field.Invalid(spec.Child("config", "grpcPort"), port, "must be between 1 and 65535")
 	}
-	return nil
+	return EnvDuplicate(&p.Spec.Config)
 }

@@ -46,12 +46,13 @@ type Condition struct {
 func StatusOf(p *Performer, pl *Plan, o *Observed, hardware bool, now time.Time) (v1alpha1.PerformerStatus, []Condition) {
 	svc := names.Service(p.Name)
 	st := v1alpha1.PerformerStatus{
-		ServiceName:      svc,
-		GRPCEndpoint:     names.Endpoint(svc, p.Namespace, pl.Serving.GRPCPort),
-		LastUpgrade:      pl.LastUpgrade,
-		Active:           pl.Active,
-		Target:           pl.TargetStatus,
-		UpgradeStartTime: pl.UpgradeStartTime,
+		ServiceName:          svc,
+		ConnectionSecretName: names.ConnectionSecret(p.Name),
+		GRPCEndpoint:         names.Endpoint(svc, p.Namespace, pl.Serving.GRPCPort),
+		LastUpgrade:          pl.LastUpgrade,
+		Active:               pl.Active,
+		Target:               pl.TargetStatus,
+		UpgradeStartTime:     pl.UpgradeStartTime,
 	}
 	serving := o.Deployments[pl.Serving.ID]
 	podReady := DeploymentReady(serving)
@@ -63,6 +64,7 @@ func StatusOf(p *Performer, pl *Plan, o *Observed, hardware bool, now time.Time)
 	ep := o.Endpoints[pl.Serving.ID]
 	unhealthy := o.RequireHealthy && available && !EndpointServing(ep)
 	available = available && !unhealthy
+	st.Ready = available
 
 	sameRevision := p.Status.Active != nil && p.Status.Active.Revision == pl.Serving.ID
 	switch {

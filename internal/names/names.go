@@ -51,7 +51,7 @@ func Deployment(performer, revision string) string {
 // Endpoint returns the gRPC endpoint of a performer's Service:
 // {service}.{namespace}.svc.cluster.local:{port}.
 func Endpoint(service, namespace string, port int32) string {
-	return fmt.Sprintf("%s.%s.%s:%d", service, namespace, ClusterDomain, port)
+	return fmt.Sprintf("%s:%d", Host(service, namespace), port)
 }
 
 // DNSLabel returns s when it is a valid DNS-1035 label (lowercase letters,

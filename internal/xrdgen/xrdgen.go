@@ -1,6 +1,7 @@
 // Package xrdgen turns the CustomResourceDefinition that controller-gen makes
-// from the XPerformer Go type into the CompositeResourceDefinition Crossplane
-// installs, so the Go types stay the single source of truth for the schema.
+// from the Performer Go type into the Crossplane v2 CompositeResourceDefinition
+// Crossplane installs, so the Go types stay the single source of truth for the
+// schema.
 package xrdgen
 
 import (
@@ -10,12 +11,17 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/xcrd"
 	xpv1 "github.com/crossplane/crossplane/apis/v2/apiextensions/v1"
+	xpextv2 "github.com/crossplane/crossplane/apis/v2/apiextensions/v2"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 )
+
+// DefaultCompositionName is the name of the Composition shipped in
+// compositions/, the definition's default.
+const DefaultCompositionName = "performers.hourglass.eigenlayer.io"
 
 const (
 	errOneVersion = "the composite CRD must have exactly one version with a schema"
@@ -25,27 +31,21 @@ const (
 
 // Options are the parts of a definition the Go types cannot express.
 type Options struct {
-	// ClaimNames are the names of the namespaced claim.
-	ClaimNames extv1.CustomResourceDefinitionNames
-
-	// ConnectionSecretKeys are the keys composed connection details may
-	// publish to the claim's connection Secret.
-	ConnectionSecretKeys []string
-
-	// DefaultCompositionName is the Composition claims use unless they
+	// DefaultCompositionName is the Composition composites use unless they
 	// select another.
 	DefaultCompositionName string
 
-	// DefaultRevisionLabels select the CompositionRevisions a claim follows
-	// unless it pins or selects its own: a release channel.
+	// DefaultRevisionLabels select the CompositionRevisions a composite
+	// follows unless it pins or selects its own: a release channel.
 	DefaultRevisionLabels map[string]string
 }
 
 // Generate makes the definition from crd, the controller-gen output for the
-// composite type. Fields that Crossplane adds to every composite and claim
+// composite type. The composite's scope is the CRD's (a Namespaced CRD makes a
+// namespaced v2 composite). Fields that Crossplane adds to every composite
 // schema itself are removed, so the definition holds only the performer's own
 // fields and Crossplane stays the owner of its machinery.
-func Generate(crd *extv1.CustomResourceDefinition, o Options) (*xpv1.CompositeResourceDefinition, error) {
+func Generate(crd *extv1.CustomResourceDefinition, o Options) (*xpextv2.CompositeResourceDefinition, error) {
 	if len(crd.Spec.Versions) != 1 || crd.Spec.Versions[0].Schema == nil || crd.Spec.Versions[0].Schema.OpenAPIV3Schema == nil {
 		return nil, errors.New(errOneVersion)
 	}
@@ -56,7 +56,11 @@ func Generate(crd *extv1.CustomResourceDefinition, o Options) (*xpv1.CompositeRe
 		return nil, errors.New(errNoSpec)
 	}
 
-	owned := crossplaneOwned()
+	scope := xpextv2.CompositeResourceScopeCluster
+	if crd.Spec.Scope == extv1.NamespaceScoped {
+		scope = xpextv2.CompositeResourceScopeNamespaced
+	}
+	owned := crossplaneOwned(xpv1.CompositeResourceScope(scope))
 	root := extv1.JSONSchemaProps{
 		Type:        "object",
 		Description: in.Description,
@@ -71,13 +75,14 @@ func Generate(crd *extv1.CustomResourceDefinition, o Options) (*xpv1.CompositeRe
 		return nil, errors.Wrap(err, errMarshal)
 	}
 
-	xrd := &xpv1.CompositeResourceDefinition{
+	xrd := &xpextv2.CompositeResourceDefinition{
 		TypeMeta: metav1.TypeMeta{
-			APIVersion: xpv1.SchemeGroupVersion.String(),
-			Kind:       xpv1.CompositeResourceDefinitionKind,
+			APIVersion: xpextv2.SchemeGroupVersion.String(),
+			Kind:       xpextv2.CompositeResourceDefinitionKind,
 		},
 		ObjectMeta: metav1.ObjectMeta{Name: crd.Name},
-		Spec: xpv1.CompositeResourceDefinitionSpec{
+		Spec: xpextv2.CompositeResourceDefinitionSpec{
+			Scope: scope,
 			Group: crd.Spec.Group,
 			Names: extv1.CustomResourceDefinitionNames{
 				Kind:       crd.Spec.Names.Kind,
@@ -86,19 +91,17 @@ func Generate(crd *extv1.CustomResourceDefinition, o Options) (*xpv1.CompositeRe
 				Singular:   crd.Spec.Names.Singular,
 				Categories: crd.Spec.Names.Categories,
 			},
-			ClaimNames:           o.ClaimNames.DeepCopy(),
-			ConnectionSecretKeys: o.ConnectionSecretKeys,
-			Versions: []xpv1.CompositeResourceDefinitionVersion{{
+			Versions: []xpextv2.CompositeResourceDefinitionVersion{{
 				Name:                     v.Name,
 				Served:                   true,
 				Referenceable:            true,
-				Schema:                   &xpv1.CompositeResourceValidation{OpenAPIV3Schema: runtime.RawExtension{Raw: raw}},
+				Schema:                   &xpextv2.CompositeResourceValidation{OpenAPIV3Schema: runtime.RawExtension{Raw: raw}},
 				AdditionalPrinterColumns: v.AdditionalPrinterColumns,
 			}},
 		},
 	}
 	if o.DefaultCompositionName != "" {
-		xrd.Spec.DefaultCompositionRef = &xpv1.CompositionReference{Name: o.DefaultCompositionName}
+		xrd.Spec.DefaultCompositionRef = &xpextv2.CompositionReference{Name: o.DefaultCompositionName}
 		xrd.Spec.DefaultCompositionUpdatePolicy = ptr.To(xpv2.UpdateAutomatic)
 	}
 	if len(o.DefaultRevisionLabels) > 0 {
@@ -113,17 +116,14 @@ type ownedFields struct {
 }
 
 // crossplaneOwned lists the spec and status fields Crossplane injects into
-// legacy composite and claim CRDs, read from Crossplane's own code so a new
+// composite CRDs of the scope, read from Crossplane's own code so a new
 // Crossplane field is never shadowed by ours.
-func crossplaneOwned() ownedFields {
+func crossplaneOwned(scope xpv1.CompositeResourceScope) ownedFields {
 	var o ownedFields
-	for k := range xcrd.CompositeResourceSpecProps(xpv1.CompositeResourceScopeLegacyCluster, nil) {
+	for k := range xcrd.CompositeResourceSpecProps(scope, nil) {
 		o.spec = append(o.spec, k)
 	}
-	for k := range xcrd.CompositeResourceClaimSpecProps(nil) {
-		o.spec = append(o.spec, k)
-	}
-	for k := range xcrd.CompositeResourceStatusProps(xpv1.CompositeResourceScopeLegacyCluster) {
+	for k := range xcrd.CompositeResourceStatusProps(scope) {
 		o.status = append(o.status, k)
 	}
 	return o
@@ -142,22 +142,13 @@ func without(s extv1.JSONSchemaProps, drop []string) extv1.JSONSchemaProps {
 }
 
 // PerformerOptions are the definition settings of the Performer API: the
-// claim is Performer, connection details carry the gRPC endpoint, the
-// Composition shipped in compositions/ is the default, and claims follow its
-// stable channel unless they choose otherwise.
+// Composition shipped in compositions/ is the default, and performers follow
+// its stable channel unless they choose otherwise.
 func PerformerOptions() Options {
 	return Options{
-		ClaimNames: extv1.CustomResourceDefinitionNames{
-			Kind:       "Performer",
-			ListKind:   "PerformerList",
-			Plural:     "performers",
-			Singular:   "performer",
-			Categories: []string{"hourglass"},
-		},
-		ConnectionSecretKeys:   []string{"endpoint", "host", "port"},
-		DefaultCompositionName: "xperformers.hourglass.eigenlayer.io",
+		DefaultCompositionName: DefaultCompositionName,
 		// A platform publishes a Composition change on the canary channel
-		// first; claims that chose nothing stay on stable until it is
+		// first; performers that chose nothing stay on stable until it is
 		// promoted.
 		DefaultRevisionLabels: map[string]string{"hourglass.eigenlayer.io/channel": "stable"},
 	}

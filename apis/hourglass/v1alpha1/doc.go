@@ -1,5 +1,5 @@
 // Package v1alpha1 holds the Performer API of group hourglass.eigenlayer.io:
-// the namespaced Performer claim and the cluster-scoped XPerformer composite.
+// the Performer, a Crossplane v2 namespaced composite.
 // These Go types are the single source of truth: the
 // CompositeResourceDefinition under package/ is generated from them.
 //
@@ -18,10 +18,8 @@ const (
 	Group   = "hourglass.eigenlayer.io"
 	Version = "v1alpha1"
 
-	PerformerKind      = "Performer"
-	PerformerListKind  = "PerformerList"
-	XPerformerKind     = "XPerformer"
-	XPerformerListKind = "XPerformerList"
+	PerformerKind     = "Performer"
+	PerformerListKind = "PerformerList"
 )
 
 var (
@@ -34,13 +32,10 @@ var (
 	// AddToScheme adds the Go types of this API to a scheme.
 	AddToScheme = SchemeBuilder.AddToScheme
 
-	// PerformerGroupVersionKind is the GVK of the namespaced claim.
+	// PerformerGroupVersionKind is the GVK of the Performer.
 	PerformerGroupVersionKind = SchemeGroupVersion.WithKind(PerformerKind)
-
-	// XPerformerGroupVersionKind is the GVK of the cluster-scoped composite.
-	XPerformerGroupVersionKind = SchemeGroupVersion.WithKind(XPerformerKind)
 )
 
 func init() {
-	SchemeBuilder.Register(&Performer{}, &PerformerList{}, &XPerformer{}, &XPerformerList{})
+	SchemeBuilder.Register(&Performer{}, &PerformerList{})
 }

@@ -25,6 +25,13 @@ type PerformerSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.matches('^(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(\\\\.([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(:[0-9]+)?/)?[a-z0-9]+((\\\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\\\.|_|__|-+)[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$')",message="spec.image must be a valid image reference: repository[:tag][@digest] with a lowercase repository"
 	Image string `json:"image"`
 
+	// ImagePullPolicy is the container's image pull policy, as the original
+	// Hourglass operator's API has it. Unset leaves Kubernetes' default
+	// (Always for :latest or no tag, IfNotPresent otherwise).
+	// +optional
+	// +kubebuilder:validation:Enum=Always;Never;IfNotPresent
+	ImagePullPolicy corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
+
 	// Version of the performer, used for upgrade tracking and as the image
 	// tag when the image has none. Changing it starts a blue-green upgrade.
 	// +optional
@@ -51,7 +58,7 @@ type PerformerSpec struct {
 	// +optional
 	HardwareRequirements *HardwareRequirements `json:"hardwareRequirements,omitempty"`
 
-	// ImagePullSecrets name Secrets in the claim's namespace used to pull
+	// ImagePullSecrets name Secrets in the performer's namespace used to pull
 	// the image.
 	// +optional
 	// +kubebuilder:validation:MaxItems=16
@@ -67,9 +74,49 @@ type PerformerSpec struct {
 	// platform's defaults.
 	// +optional
 	Upgrade *UpgradeConfig `json:"upgrade,omitempty"`
+
+	// Crossplane holds the fields Crossplane reads and sets on every
+	// composite: the Composition (and revision) in use and the composed
+	// resources. Crossplane supplies their schema, so the generated
+	// definition leaves this field out.
+	// +optional
+	Crossplane *CrossplaneFields `json:"crossplane,omitempty"`
 }
 
-// PerformerConfig configures the performer process.
+// CrossplaneFields are the spec.crossplane fields of a Crossplane v2
+// composite that clients of this API set: which Composition, and which of
+// its revisions, a performer composes with.
+type CrossplaneFields struct {
+	// CompositionRef names the Composition in use.
+	// +optional
+	CompositionRef *corev1.LocalObjectReference `json:"compositionRef,omitempty"`
+
+	// CompositionSelector selects a Composition by labels.
+	// +optional
+	CompositionSelector *metav1.LabelSelector `json:"compositionSelector,omitempty"`
+
+	// CompositionRevisionRef pins a CompositionRevision.
+	// +optional
+	CompositionRevisionRef *corev1.LocalObjectReference `json:"compositionRevisionRef,omitempty"`
+
+	// CompositionRevisionSelector follows CompositionRevisions by labels,
+	// e.g. a release channel.
+	// +optional
+	CompositionRevisionSelector *metav1.LabelSelector `json:"compositionRevisionSelector,omitempty"`
+
+	// CompositionUpdatePolicy is Automatic or Manual.
+	// +optional
+	CompositionUpdatePolicy *string `json:"compositionUpdatePolicy,omitempty"`
+}
+
+// PerformerConfig configures the performer process. Environment variables
+// come from three places: env (the API reference's Kubernetes EnvVar list),
+// environment and environmentFrom (the original Hourglass operator's format,
+// which its executor writes). A name may be set in only one of them.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.env) || !has(self.environment) || self.env.all(e, !(e.name in self.environment))",messageExpression="'spec.config.env and spec.config.environment both set ' + self.env.filter(e, e.name in self.environment)[0].name + ': set each variable in one place'",reason=FieldValueDuplicate
+// +kubebuilder:validation:XValidation:rule="!has(self.env) || !has(self.environmentFrom) || self.env.all(e, self.environmentFrom.all(f, f.name != e.name))",messageExpression="'spec.config.env and spec.config.environmentFrom both set ' + self.env.filter(e, self.environmentFrom.exists(f, f.name == e.name))[0].name + ': set each variable in one place'",reason=FieldValueDuplicate
+// +kubebuilder:validation:XValidation:rule="!has(self.environment) || !has(self.environmentFrom) || self.environmentFrom.all(f, !(f.name in self.environment))",messageExpression="'spec.config.environment and spec.config.environmentFrom both set ' + self.environmentFrom.filter(f, f.name in self.environment)[0].name + ': set each variable in one place'",reason=FieldValueDuplicate
 type PerformerConfig struct {
 	// GRPCPort is the port the performer serves gRPC on.
 	// +optional
@@ -87,6 +134,23 @@ type PerformerConfig struct {
 	// +kubebuilder:validation:MaxItems=256
 	Env []corev1.EnvVar `json:"env,omitempty"`
 
+	// Environment are environment variables by name, in the original
+	// Hourglass operator's format. The container gets them in sorted name
+	// order, before environmentFrom and env.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=256
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 256 && k.matches('^[-._a-zA-Z][-._a-zA-Z0-9]*$'))",message="spec.config.environment names must be valid environment variable names: letters, digits, '_', '-' and '.', not starting with a digit"
+	Environment map[string]string `json:"environment,omitempty"`
+
+	// EnvironmentFrom are environment variables read from a key of a Secret
+	// or ConfigMap in the performer's namespace, in the original Hourglass
+	// operator's format.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=256
+	EnvironmentFrom []EnvironmentFromSource `json:"environmentFrom,omitempty"`
+
 	// Args are additional command line arguments.
 	// +optional
 	// +kubebuilder:validation:MaxItems=256
@@ -102,6 +166,46 @@ type PerformerConfig struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="spec.config.serviceAccountName must be a DNS subdomain: lowercase letters, digits, '-' and '.'"
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+}
+
+// EnvironmentFromSource is one environment variable whose value is a key of
+// a Secret or ConfigMap.
+type EnvironmentFromSource struct {
+	// Name of the environment variable.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[-._a-zA-Z][-._a-zA-Z0-9]*$')",message="spec.config.environmentFrom[].name must be a valid environment variable name: letters, digits, '_', '-' and '.', not starting with a digit"
+	Name string `json:"name"`
+
+	// ValueFrom is the Secret or ConfigMap key the value is read from.
+	ValueFrom EnvironmentValueSource `json:"valueFrom"`
+}
+
+// EnvironmentValueSource selects exactly one key of a Secret or ConfigMap.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.secretKeyRef) != has(self.configMapKeyRef)",message="spec.config.environmentFrom[].valueFrom must set exactly one of secretKeyRef and configMapKeyRef"
+type EnvironmentValueSource struct {
+	// SecretKeyRef selects a key of a Secret in the performer's namespace.
+	// +optional
+	SecretKeyRef *KeySelector `json:"secretKeyRef,omitempty"`
+
+	// ConfigMapKeyRef selects a key of a ConfigMap in the performer's
+	// namespace.
+	// +optional
+	ConfigMapKeyRef *KeySelector `json:"configMapKeyRef,omitempty"`
+}
+
+// KeySelector names a key of a Secret or ConfigMap.
+type KeySelector struct {
+	// Name of the Secret or ConfigMap.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// Key within it.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Key string `json:"key"`
 }
 
 // SchedulingConfig constrains where the performer pod runs. Explicit settings
@@ -230,6 +334,13 @@ type PerformerStatus struct {
 	// +kubebuilder:validation:Enum=Pending;Running;Upgrading;Terminating;Failed
 	Phase string `json:"phase,omitempty"`
 
+	// Ready is true exactly while the serving revision answers through the
+	// Service (the Ready condition is True), as the original Hourglass
+	// operator's status has it; executors poll it. Always written, false
+	// included.
+	// +optional
+	Ready bool `json:"ready"`
+
 	// PodName is the pod serving the performer.
 	// +optional
 	PodName string `json:"podName,omitempty"`
@@ -242,6 +353,11 @@ type PerformerStatus struct {
 	// {service}.{namespace}.svc.cluster.local:{port}.
 	// +optional
 	GRPCEndpoint string `json:"grpcEndpoint,omitempty"`
+
+	// ConnectionSecretName is the Secret in the performer's namespace that
+	// holds its endpoint, host and port.
+	// +optional
+	ConnectionSecretName string `json:"connectionSecretName,omitempty"`
 
 	// Conditions are Available, Progressing and Degraded with the reasons
 	// of the API reference, beside Crossplane's Ready and Synced.
@@ -280,6 +396,13 @@ type RevisionStatus struct {
 	// Image is the full image reference the revision runs.
 	Image string `json:"image"`
 
+	// ImagePullPolicy is the container's image pull policy, as the original
+	// Hourglass operator's API has it. Unset leaves Kubernetes' default
+	// (Always for :latest or no tag, IfNotPresent otherwise).
+	// +optional
+	// +kubebuilder:validation:Enum=Always;Never;IfNotPresent
+	ImagePullPolicy corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
+
 	// Version is the spec.version the revision was made from.
 	// +optional
 	Version string `json:"version,omitempty"`
@@ -289,91 +412,12 @@ type RevisionStatus struct {
 	Deployment string `json:"deployment,omitempty"`
 }
 
-// XPerformerSpec is the spec of the composite: the performer spec plus the
-// fields Crossplane owns. Crossplane supplies the schema of the latter, so the
-// generated definition leaves them out.
-type XPerformerSpec struct {
-	PerformerSpec `json:",inline"`
-
-	XRFields `json:",inline"`
-}
-
-// XRFields are the spec fields Crossplane sets on a legacy composite resource.
-type XRFields struct {
-	// ClaimRef points to the claim this composite is bound to.
-	// +optional
-	ClaimRef *ClaimReference `json:"claimRef,omitempty"`
-
-	// CompositionRef names the Composition in use.
-	// +optional
-	CompositionRef *corev1.LocalObjectReference `json:"compositionRef,omitempty"`
-
-	// CompositionRevisionRef names the CompositionRevision in use.
-	// +optional
-	CompositionRevisionRef *corev1.LocalObjectReference `json:"compositionRevisionRef,omitempty"`
-
-	// CompositionUpdatePolicy is Automatic or Manual.
-	// +optional
-	CompositionUpdatePolicy *string `json:"compositionUpdatePolicy,omitempty"`
-}
-
-// ClaimReference identifies the claim of a composite.
-type ClaimReference struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	Name       string `json:"name"`
-	Namespace  string `json:"namespace"`
-}
-
-// PerformerClaimSpec is the spec of the claim: the performer spec plus the
-// fields Crossplane owns on claims.
-type PerformerClaimSpec struct {
-	PerformerSpec `json:",inline"`
-
-	ClaimFields `json:",inline"`
-}
-
-// ClaimFields are the spec fields Crossplane reads and sets on a claim.
-type ClaimFields struct {
-	// CompositionRef pins the claim to a Composition.
-	// +optional
-	CompositionRef *corev1.LocalObjectReference `json:"compositionRef,omitempty"`
-
-	// CompositionSelector selects a Composition by labels.
-	// +optional
-	CompositionSelector *metav1.LabelSelector `json:"compositionSelector,omitempty"`
-
-	// CompositionRevisionRef pins the claim to a CompositionRevision.
-	// +optional
-	CompositionRevisionRef *corev1.LocalObjectReference `json:"compositionRevisionRef,omitempty"`
-
-	// CompositionRevisionSelector follows CompositionRevisions by labels,
-	// e.g. a release channel.
-	// +optional
-	CompositionRevisionSelector *metav1.LabelSelector `json:"compositionRevisionSelector,omitempty"`
-
-	// CompositionUpdatePolicy is Automatic or Manual.
-	// +optional
-	CompositionUpdatePolicy *string `json:"compositionUpdatePolicy,omitempty"`
-
-	// CompositeDeletePolicy is Background or Foreground.
-	// +optional
-	CompositeDeletePolicy *string `json:"compositeDeletePolicy,omitempty"`
-
-	// ResourceRef points to the composite bound to this claim.
-	// +optional
-	ResourceRef *corev1.ObjectReference `json:"resourceRef,omitempty"`
-
-	// WriteConnectionSecretToRef names the Secret the claim's connection
-	// details (endpoint, host, port) are written to.
-	// +optional
-	WriteConnectionSecretToRef *corev1.LocalObjectReference `json:"writeConnectionSecretToRef,omitempty"`
-}
-
-// XPerformer is the cluster-scoped composite of a Performer claim.
+// Performer is the namespaced Crossplane composite executors and GitOps
+// repositories apply. Its CRD is made by Crossplane from the generated
+// definition.
 //
 // +kubebuilder:object:root=true
-// +kubebuilder:resource:scope=Cluster,categories=crossplane;hourglass
+// +kubebuilder:resource:scope=Namespaced,categories=hourglass
 // +kubebuilder:subresource:status
 // +kubebuilder:printcolumn:name="AVS",type=string,JSONPath=".spec.avsAddress"
 // +kubebuilder:printcolumn:name="IMAGE",type=string,JSONPath=".spec.image"
@@ -384,33 +428,12 @@ type ClaimFields struct {
 // +kubebuilder:printcolumn:name="SERVICE",type=string,JSONPath=".status.serviceName",priority=1
 // +kubebuilder:printcolumn:name="ACTIVE",type=string,JSONPath=".status.active.revision",priority=1
 // +kubebuilder:printcolumn:name="LAST-UPGRADE",type=date,JSONPath=".status.lastUpgrade",priority=1
-type XPerformer struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata,omitempty"`
-
-	Spec   XPerformerSpec  `json:"spec"`
-	Status PerformerStatus `json:"status,omitzero"`
-}
-
-// XPerformerList is a list of XPerformer.
-//
-// +kubebuilder:object:root=true
-type XPerformerList struct {
-	metav1.TypeMeta `json:",inline"`
-	metav1.ListMeta `json:"metadata,omitempty"`
-	Items           []XPerformer `json:"items"`
-}
-
-// Performer is the namespaced claim executors and GitOps repositories apply.
-// Its CRD is made by Crossplane from the generated definition.
-//
-// +kubebuilder:object:root=true
 type Performer struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   PerformerClaimSpec `json:"spec"`
-	Status PerformerStatus    `json:"status,omitzero"`
+	Spec   PerformerSpec   `json:"spec"`
+	Status PerformerStatus `json:"status,omitzero"`
 }
 
 // PerformerList is a list of Performer.
