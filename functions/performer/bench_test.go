@@ -27,7 +27,7 @@ import (
 // The states a performer is benchmarked in: what Crossplane sends the
 // function over a performer's life.
 const (
-	// benchNew: the claim was just applied; nothing is observed yet.
+	// benchNew: the performer was just applied; nothing is observed yet.
 	benchNew = "new"
 	// benchRunning: the Deployment is available, the Service has a cluster
 	// IP, the pod is ready and the XR carries the status the function wrote.
@@ -40,9 +40,9 @@ const (
 
 // compositionFile is the Composition whose function input the benchmarks
 // send, as Crossplane does.
-const compositionFile = "../../compositions/xperformer.yaml"
+const compositionFile = "../../compositions/performer.yaml"
 
-// benchCase is one request of the benchmarks: an example claim in a state.
+// benchCase is one request of the benchmarks: an example performer in a state.
 type benchCase struct {
 	example string
 	state   string
@@ -70,16 +70,16 @@ func benchCases(tb testing.TB) []benchCase {
 	input := benchInput(tb)
 	var out []benchCase
 	for _, ex := range benchExamples(tb) {
-		out = append(out, benchStates(tb, ex.name, ex.claim, input)...)
+		out = append(out, benchStates(tb, ex.name, ex.performer, input)...)
 	}
 	slices.SortFunc(out, func(a, b benchCase) int { return strings.Compare(a.name(), b.name()) })
 	return out
 }
 
 // benchStates builds the three states of one example.
-func benchStates(tb testing.TB, example string, claim, input map[string]any) []benchCase {
+func benchStates(tb testing.TB, example string, performer, input map[string]any) []benchCase {
 	tb.Helper()
-	xr := xrFromClaim(tb, claim)
+	xr := xrOf(tb, performer)
 	newReq := benchRequest(tb, xr, nil, nil, input)
 	created := benchRun(tb, newReq)
 
@@ -106,14 +106,14 @@ func benchStates(tb testing.TB, example string, claim, input map[string]any) []b
 	}
 }
 
-// benchExample is one example claim.
+// benchExample is one example performer.
 type benchExample struct {
 	name  string
-	claim map[string]any
+	performer map[string]any
 }
 
-// benchExamples reads every Performer claim of examples/*.yaml, named after
-// the file and, in files with several, the claim.
+// benchExamples reads every Performer of examples/*.yaml, named after
+// the file and, in files with several, the performer.
 func benchExamples(tb testing.TB) []benchExample {
 	tb.Helper()
 	files, err := filepath.Glob(filepath.Join(examplesDir, "*.yaml"))
@@ -126,23 +126,23 @@ func benchExamples(tb testing.TB) []benchExample {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		var claims []map[string]any
+		var performers []map[string]any
 		for _, d := range strings.Split(string(b), "\n---") {
 			m := map[string]any{}
 			if err := yaml.Unmarshal([]byte(d), &m); err != nil {
 				tb.Fatal(err)
 			}
 			if m["kind"] == "Performer" && m["apiVersion"] == "hourglass.eigenlayer.io/v1alpha1" {
-				claims = append(claims, m)
+				performers = append(performers, m)
 			}
 		}
 		base := strings.TrimSuffix(filepath.Base(f), ".yaml")
-		for _, c := range claims {
+		for _, c := range performers {
 			name := base
-			if len(claims) > 1 {
+			if len(performers) > 1 {
 				name += "-" + c["metadata"].(map[string]any)["name"].(string)
 			}
-			out = append(out, benchExample{name: name, claim: c})
+			out = append(out, benchExample{name: name, performer: c})
 		}
 	}
 	return out
@@ -386,7 +386,7 @@ func cpuTime(tb testing.TB) time.Duration {
 var benchRequests = flag.String("bench-requests", "", "directory to write the benchmark requests to, as YAML RunFunctionRequests")
 
 // TestBenchCases checks that every benchmark request is the state it is
-// named after, so the benchmarks measure the paths they claim to (and
+// named after, so the benchmarks measure the paths they performer to (and
 // `go test` compiles and exercises their set-up).
 func TestBenchCases(t *testing.T) {
 	for _, c := range benchCases(t) {

@@ -54,7 +54,7 @@ func TestRenderBinary(t *testing.T) {
 		"spec": map[string]any{"package": "xpkg.upbound.io/hourglass-xp/function-performer:v0.1.0"},
 	}
 	fns := writeYAML(t, dir, "functions.yaml", fn)
-	xr := writeYAML(t, dir, "xr.yaml", xrFromClaim(t, readClaim(t, "minimal.yaml")))
+	xr := writeYAML(t, dir, "xr.yaml", xrOf(t, readPerformer(t, "minimal.yaml")))
 	golden(t, "minimal-created", render(t, fns, xr, composition, ""))
 }
 

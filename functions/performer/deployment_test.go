@@ -77,6 +77,30 @@ func TestPodTemplate(t *testing.T) {
 				}
 			},
 		},
+		"OperatorFormat": {
+			reason: "The original operator's imagePullPolicy goes to the container; its environment and environmentFrom become env before the env list.",
+			p: testPerformer(func(s *v1alpha1.PerformerSpec) {
+				s.ImagePullPolicy = corev1.PullNever
+				s.Config.Environment = map[string]string{"GRPC_PORT": "8080"}
+				s.Config.EnvironmentFrom = []v1alpha1.EnvironmentFromSource{{Name: "KEY", ValueFrom: v1alpha1.EnvironmentValueSource{SecretKeyRef: &v1alpha1.KeySelector{Name: "keys", Key: "k"}}}}
+				s.Config.Env = []corev1.EnvVar{{Name: "LOG_LEVEL", Value: "info"}}
+			}),
+			check: func(t *testing.T, pod corev1.PodSpec) {
+				t.Helper()
+				c := pod.Containers[0]
+				if c.ImagePullPolicy != corev1.PullNever {
+					t.Errorf("imagePullPolicy: want Never, got %q", c.ImagePullPolicy)
+				}
+				want := []corev1.EnvVar{
+					{Name: "GRPC_PORT", Value: "8080"},
+					{Name: "KEY", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "keys"}, Key: "k"}}},
+					{Name: "LOG_LEVEL", Value: "info"},
+				}
+				if diff := cmp.Diff(want, c.Env); diff != "" {
+					t.Errorf("env: -want, +got:\n%s", diff)
+				}
+			},
+		},
 		"RestrictedPod": {
 			reason: "By default the pod meets Pod Security Standards restricted and, without a ServiceAccount of its own, mounts no token.",
 			p:      testPerformer(),

@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
-	"github.com/crossplane/function-sdk-go/resource"
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 	observev1alpha1 "github.com/hourglass-xp/crossplane-hourglass/apis/observe/v1alpha1"
@@ -47,17 +46,6 @@ func TestEndpoint(t *testing.T) {
 				t.Errorf("%s\nEndpoint(...).Spec.ForProvider: -want, +got:\n%s", tc.reason, diff)
 			}
 		})
-	}
-}
-
-func TestConnectionDetails(t *testing.T) {
-	want := resource.ConnectionDetails{
-		"endpoint": []byte("performer-example.avs.svc.cluster.local:8080"),
-		"host":     []byte("performer-example.avs.svc.cluster.local"),
-		"port":     []byte("8080"),
-	}
-	if diff := cmp.Diff(want, ConnectionDetails(testPerformer(), 8080)); diff != "" {
-		t.Errorf("ConnectionDetails(...): -want, +got:\n%s", diff)
 	}
 }
 

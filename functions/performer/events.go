@@ -10,7 +10,7 @@ import (
 
 // Event reasons: what `kubectl describe performer` shows when the performer
 // changes. Crossplane records a function's results as events on the
-// composite and, targeted so, on the claim.
+// Performer, the composite they target.
 const (
 	EventRunning         = "PerformerRunning"
 	EventNotRunning      = "PerformerNotRunning"

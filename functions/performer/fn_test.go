@@ -16,9 +16,9 @@ import (
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 )
 
-// minimalXR is the seed's minimal Performer as Crossplane's XPerformer.
+// minimalXR is the seed's minimal Performer as Crossplane passes it.
 func minimalXR(t testing.TB) map[string]any {
-	return xrFromClaim(t, map[string]any{
+	return xrOf(t, map[string]any{
 		"metadata": map[string]any{"name": "minimal-performer", "namespace": "my-avs-project"},
 		"spec": map[string]any{
 			"avsAddress": "0x1234567890abcdef1234567890abcdef12345678",
@@ -90,6 +90,31 @@ func fromYAMLFile(t testing.TB, path string) *fnv1.RunFunctionResponse {
 	return rsp
 }
 
+func toYAMLFile(t testing.TB, path string, rsp *fnv1.RunFunctionResponse) {
+	t.Helper()
+	j, err := protojson.Marshal(rsp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := yaml.JSONToYAML(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file's leading comment says what it shows; it stays.
+	var header []byte
+	if old, err := os.ReadFile(path); err == nil { //nolint:gosec // A test file path.
+		for line := range strings.Lines(string(old)) {
+			if !strings.HasPrefix(line, "#") {
+				break
+			}
+			header = append(header, line...)
+		}
+	}
+	if err := os.WriteFile(path, append(header, y...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestRunFunction(t *testing.T) {
 	type args struct {
 		req *fnv1.RunFunctionRequest
@@ -98,13 +123,19 @@ func TestRunFunction(t *testing.T) {
 		rsp *fnv1.RunFunctionResponse
 	}
 	xr := minimalXR(t)
-	noClaim := minimalXR(t)
-	delete(noClaim["spec"].(map[string]any), "claimRef")
+	noNamespace := minimalXR(t)
+	delete(noNamespace["metadata"].(map[string]any), "namespace")
+	twice := minimalXR(t)
+	twice["spec"].(map[string]any)["config"] = map[string]any{
+		"environment": map[string]any{"RPC_URL": "http://rpc"},
+		"env":         []any{map[string]any{"name": "RPC_URL", "value": "http://other"}},
+	}
 	gpu := minimalXR(t)
 	gpu["spec"].(map[string]any)["hardwareRequirements"] = map[string]any{"gpuType": "nvidia-quantum-9000", "gpuCount": float64(1)}
 
 	const (
-		errNotAClaim  = "spec.claimRef: Required value: an XPerformer is composed into its claim's namespace: create a Performer claim rather than an XPerformer"
+		errNoNamespace = "metadata.namespace: Required value: a Performer is composed into its own namespace"
+		errTwice       = "cannot compose the performer: spec.config.env[0].name: Duplicate value: \"RPC_URL is also set by spec.config.environment[RPC_URL]: set each variable in one place\""
 		errUnknownGPU = `cannot compose the performer: spec.hardwareRequirements.gpuType: Unsupported value: "nvidia-quantum-9000": supported values: ` +
 			`"nvidia-a100", "nvidia-a100-80gb", "nvidia-h100", "nvidia-h100-80gb", "nvidia-h200", "nvidia-l4", "nvidia-tesla-a100", "nvidia-tesla-t4", "nvidia-tesla-v100"`
 		errLax = `invalid function input: security.profile: Unsupported value: "Lax": supported values: "Restricted", "Unconfined"`
@@ -113,25 +144,44 @@ func TestRunFunction(t *testing.T) {
 		reason string
 		args   args
 		want   want
+		// golden, when set, is the file want.rsp was read from: -update
+		// rewrites it.
+		golden string
 	}{
-		"NotAClaim": {
-			reason: "An XPerformer without a claim has no namespace to compose into: Fatal, naming spec.claimRef, also as a Degraded condition.",
-			args:   args{req: newRequest(t, noClaim, nil, nil)},
+		"NoNamespace": {
+			reason: "A composite without a namespace (a cluster-scoped definition, a render without one) has nowhere to compose: Fatal, naming metadata.namespace, also as a Degraded condition.",
+			args:   args{req: newRequest(t, noNamespace, nil, nil)},
 			want: want{rsp: &fnv1.RunFunctionResponse{
 				Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(SteadyTTL)},
 				Results: []*fnv1.Result{{
 					Severity: fnv1.Severity_SEVERITY_FATAL,
-					Message:  errNotAClaim,
+					Message:  errNoNamespace,
 					Target:   fnv1.Target_TARGET_COMPOSITE.Enum(),
 				}},
 				Conditions: []*fnv1.Condition{{
 					Type: "Degraded", Status: fnv1.Status_STATUS_CONDITION_TRUE, Reason: "InvalidSpec",
-					Message: new(errNotAClaim), Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum(),
+					Message: new(errNoNamespace), Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
+				}},
+			}},
+		},
+		"VariableSetTwice": {
+			reason: "A variable set in two places (admission refuses it; a composite made without the CRD may not) is Fatal, naming both places.",
+			args:   args{req: newRequest(t, twice, nil, nil)},
+			want: want{rsp: &fnv1.RunFunctionResponse{
+				Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(SteadyTTL)},
+				Results: []*fnv1.Result{{
+					Severity: fnv1.Severity_SEVERITY_FATAL,
+					Message:  errTwice,
+					Target:   fnv1.Target_TARGET_COMPOSITE.Enum(),
+				}},
+				Conditions: []*fnv1.Condition{{
+					Type: "Degraded", Status: fnv1.Status_STATUS_CONDITION_TRUE, Reason: "InvalidSpec",
+					Message: new(errTwice), Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
 				}},
 			}},
 		},
 		"UnknownGPUType": {
-			reason: "A gpuType without a profile is Fatal, naming the field and the known types; the claim says so in Degraded.",
+			reason: "A gpuType without a profile is Fatal, naming the field and the known types; the Performer says so in Degraded.",
 			args:   args{req: newRequest(t, gpu, nil, nil)},
 			want: want{rsp: &fnv1.RunFunctionResponse{
 				Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(SteadyTTL)},
@@ -142,7 +192,7 @@ func TestRunFunction(t *testing.T) {
 				}},
 				Conditions: []*fnv1.Condition{{
 					Type: "Degraded", Status: fnv1.Status_STATUS_CONDITION_TRUE, Reason: "InvalidSpec",
-					Message: new(errUnknownGPU), Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum(),
+					Message: new(errUnknownGPU), Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
 				}},
 			}},
 		},
@@ -161,7 +211,7 @@ func TestRunFunction(t *testing.T) {
 				}},
 				Conditions: []*fnv1.Condition{{
 					Type: "Degraded", Status: fnv1.Status_STATUS_CONDITION_TRUE, Reason: "InvalidInput",
-					Message: new(errLax), Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum(),
+					Message: new(errLax), Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
 				}},
 			}},
 		},
@@ -169,6 +219,7 @@ func TestRunFunction(t *testing.T) {
 			reason: "A new performer gets its revision's Deployment and the Service, neither ready yet; phase Pending.",
 			args:   args{req: newRequest(t, xr, nil, nil)},
 			want:   want{rsp: fromYAMLFile(t, "testdata/runfunction/minimal-created.yaml")},
+			golden: "testdata/runfunction/minimal-created.yaml",
 		},
 		"Running": {
 			reason: "Once the Deployment is available and the Service has a cluster IP, both are ready, the performer Running and readyTime set.",
@@ -176,7 +227,8 @@ func TestRunFunction(t *testing.T) {
 				"deployment-" + minimalRevision: observedDeployment(t, xr, true),
 				ResourceService:                 observedService(t, xr, "10.96.0.17"),
 			}, nil)},
-			want: want{rsp: fromYAMLFile(t, "testdata/runfunction/minimal-running.yaml")},
+			want:   want{rsp: fromYAMLFile(t, "testdata/runfunction/minimal-running.yaml")},
+			golden: "testdata/runfunction/minimal-running.yaml",
 		},
 	}
 	for name, tc := range cases {
@@ -184,6 +236,10 @@ func TestRunFunction(t *testing.T) {
 			rsp, err := newTestFunction().RunFunction(context.Background(), tc.args.req)
 			if err != nil {
 				t.Fatalf("%s\nf.RunFunction(...): unexpected error: %v", tc.reason, err)
+			}
+			if *update && tc.golden != "" {
+				toYAMLFile(t, tc.golden, rsp)
+				return
 			}
 			if diff := cmp.Diff(tc.want.rsp, rsp, protocmp.Transform()); diff != "" {
 				t.Errorf("%s\nf.RunFunction(...): -want rsp, +got rsp:\n%s", tc.reason, diff)
@@ -197,7 +253,7 @@ func TestRunFunction(t *testing.T) {
 func TestRunFunctionDeterministic(t *testing.T) {
 	for _, f := range []string{"minimal.yaml", "env.yaml", "gpu.yaml", "tee.yaml", "complex.yaml"} {
 		t.Run(f, func(t *testing.T) {
-			req := newRequest(t, xrFromClaim(t, readClaim(t, f)), nil, nil)
+			req := newRequest(t, xrOf(t, readPerformer(t, f)), nil, nil)
 			var first []byte
 			for i := range 5 {
 				rsp, err := newTestFunction().RunFunction(context.Background(), req)
@@ -221,7 +277,7 @@ func TestRunFunctionDeterministic(t *testing.T) {
 }
 
 // TestRunFunctionNetworkPolicy checks that the NetworkPolicy follows the
-// platform default and the claim's override, and that switching it off
+// platform default and the Performer's override, and that switching it off
 // removes it: it is simply no longer desired, so Crossplane deletes it.
 func TestRunFunctionNetworkPolicy(t *testing.T) {
 	on := map[string]any{"apiVersion": "performer.fn.hourglass.eigenlayer.io/v1beta1", "kind": "Input", "networkPolicy": map[string]any{"enabled": true}}
@@ -235,7 +291,7 @@ func TestRunFunctionNetworkPolicy(t *testing.T) {
 	}{
 		"DefaultOff":   {reason: "Off unless the platform turns it on.", req: newRequest(t, minimalXR(t), nil, nil), want: false},
 		"PlatformOn":   {reason: "The platform's input turns it on.", req: newRequest(t, minimalXR(t), nil, on), want: true},
-		"ClaimOptsOut": {reason: "A claim can turn it off; the observed one is no longer desired.", req: newRequest(t, optOut, observedNP, on), want: false},
+		"PerformerOptsOut": {reason: "A Performer can turn it off; the observed one is no longer desired.", req: newRequest(t, optOut, observedNP, on), want: false},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

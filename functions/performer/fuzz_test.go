@@ -13,13 +13,13 @@ import (
 
 // FuzzRunFunction feeds RunFunction arbitrary Performer specs and previous
 // statuses (JSON, seeded with every example and some awkward values) under
-// arbitrary claim names.
+// arbitrary performer names.
 // Whatever the spec, the function must not panic, must answer, and must
 // answer the same twice. Specs the schema would reject still must not panic:
 // the fuzzer reaches them and the function must fail with a Fatal result.
 func FuzzRunFunction(f *testing.F) {
 	for _, file := range []string{"minimal.yaml", "env.yaml", "gpu.yaml", "tee.yaml", "complex.yaml"} {
-		c := readClaim(f, file)
+		c := readPerformer(f, file)
 		b, err := json.Marshal(c["spec"])
 		if err != nil {
 			f.Fatal(err)
@@ -40,7 +40,7 @@ func FuzzRunFunction(f *testing.F) {
 			// Not something the API server could hand Crossplane.
 			t.Skip()
 		}
-		xr := xrFromClaim(t, map[string]any{
+		xr := xrOf(t, map[string]any{
 			"metadata": map[string]any{"name": name, "namespace": namespace},
 			"spec":     s,
 		})

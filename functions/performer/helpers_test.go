@@ -17,7 +17,7 @@ import (
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 )
 
-// examplesDir holds the example claims the lead maintains.
+// examplesDir holds the example Performers.
 const examplesDir = "../../examples"
 
 // testNow is the fixed clock of the tests.
@@ -27,40 +27,40 @@ func newTestFunction() *Function {
 	return &Function{log: logging.NewNopLogger(), now: func() time.Time { return testNow }}
 }
 
-// xrFromClaim turns a Performer claim into the XPerformer Crossplane would
-// make of it: cluster-scoped, named after the claim with a suffix, the
-// claim's spec plus spec.claimRef.
-func xrFromClaim(t testing.TB, claim map[string]any) map[string]any {
+// xrOf turns a Performer manifest into the composite Crossplane passes the
+// function: the same object, with the uid the API server gave it and what
+// Crossplane adds (its composite label and spec.crossplane).
+func xrOf(t testing.TB, performer map[string]any) map[string]any {
 	t.Helper()
-	meta, _ := claim["metadata"].(map[string]any)
-	spec, _ := claim["spec"].(map[string]any)
-	xspec := map[string]any{}
-	for k, v := range spec {
-		xspec[k] = v
+	xr := runtime.DeepCopyJSON(performer)
+	meta, _ := xr["metadata"].(map[string]any)
+	if meta == nil {
+		t.Fatal("a Performer manifest without metadata")
 	}
-	xspec["claimRef"] = map[string]any{
-		"apiVersion": "hourglass.eigenlayer.io/v1alpha1",
-		"kind":       "Performer",
-		"name":       meta["name"],
-		"namespace":  meta["namespace"],
+	meta["uid"] = testUID
+	labels, _ := meta["labels"].(map[string]any)
+	if labels == nil {
+		labels = map[string]any{}
+		meta["labels"] = labels
 	}
-	return map[string]any{
-		"apiVersion": "hourglass.eigenlayer.io/v1alpha1",
-		"kind":       "XPerformer",
-		"metadata": map[string]any{
-			"name": meta["name"].(string) + "-x7k2p",
-			"labels": map[string]any{
-				"crossplane.io/claim-name":      meta["name"],
-				"crossplane.io/claim-namespace": meta["namespace"],
-				"crossplane.io/composite":       meta["name"].(string) + "-x7k2p",
-			},
-		},
-		"spec": xspec,
+	labels["crossplane.io/composite"] = meta["name"]
+	spec, _ := xr["spec"].(map[string]any)
+	if spec == nil {
+		spec = map[string]any{}
+		xr["spec"] = spec
 	}
+	spec["crossplane"] = map[string]any{
+		"compositionRef":          map[string]any{"name": "performers.hourglass.eigenlayer.io"},
+		"compositionUpdatePolicy": "Automatic",
+	}
+	return xr
 }
 
-// readClaim reads an example claim.
-func readClaim(t testing.TB, file string) map[string]any {
+// testUID is the uid of every test Performer.
+const testUID = "6f1c1b52-3f4e-4c8e-9d55-0e5c2a7d9b10"
+
+// readPerformer reads an example Performer.
+func readPerformer(t testing.TB, file string) map[string]any {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(examplesDir, file))
 	if err != nil {

@@ -1,6 +1,6 @@
-// Package main is the performer composition function: it turns Performer
-// claims into a Deployment per revision, a Service and an optional
-// NetworkPolicy, and reports the performer's status.
+// Package main is the performer composition function: it turns Performers
+// into a Deployment per revision, a Service, a connection Secret and an
+// optional NetworkPolicy, and reports the performer's status.
 package main
 
 import (

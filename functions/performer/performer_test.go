@@ -4,8 +4,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/crossplane/function-sdk-go/resource/composite"
+
+	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 )
 
 func TestFromComposite(t *testing.T) {
@@ -15,24 +18,28 @@ func TestFromComposite(t *testing.T) {
 		want   *Performer
 		err    string
 	}{
-		"Claim": {
-			reason: "Name and namespace come from the claim; grpcPort defaults to 9090.",
+		"Performer": {
+			reason: "Name, namespace and uid are the Performer's own; grpcPort defaults to 9090; spec.crossplane is read but composes nothing.",
 			xr:     minimalXR(t),
 			want: func() *Performer {
 				p := testPerformer()
-				p.Name, p.Namespace = "minimal-performer", "my-avs-project"
+				p.Name, p.Namespace, p.UID = "minimal-performer", "my-avs-project", testUID
 				p.Spec.Image, p.Spec.Version = "myavs/performer:latest", ""
+				p.Spec.Crossplane = &v1alpha1.CrossplaneFields{
+					CompositionRef:          &corev1.LocalObjectReference{Name: "performers.hourglass.eigenlayer.io"},
+					CompositionUpdatePolicy: new("Automatic"),
+				}
 				return p
 			}(),
 		},
-		"NoClaimNamespace": {
-			reason: "A claimRef without namespace names spec.claimRef.",
+		"NoNamespace": {
+			reason: "A composite without a namespace has nowhere to compose: an error naming metadata.namespace.",
 			xr: func() map[string]any {
 				xr := minimalXR(t)
-				delete(xr["spec"].(map[string]any)["claimRef"].(map[string]any), "namespace")
+				delete(xr["metadata"].(map[string]any), "namespace")
 				return xr
 			}(),
-			err: "spec.claimRef: Required value: an XPerformer is composed into its claim's namespace: create a Performer claim rather than an XPerformer",
+			err: "metadata.namespace: Required value: a Performer is composed into its own namespace",
 		},
 		"WrongType": {
 			reason: "A field of the wrong type cannot be parsed: an error, not a panic.",
@@ -41,7 +48,7 @@ func TestFromComposite(t *testing.T) {
 				xr["spec"].(map[string]any)["config"] = map[string]any{"grpcPort": "ninety"}
 				return xr
 			}(),
-			err: "cannot parse the observed XPerformer",
+			err: "cannot parse the observed Performer",
 		},
 	}
 	for name, tc := range cases {
@@ -74,6 +81,13 @@ func TestValidate(t *testing.T) {
 	p = testPerformer()
 	p.Spec.Image = ""
 	want = "spec.image: Required value: the performer's container image"
+	if err := p.Validate(); errString(err) != want {
+		t.Errorf("Validate(): want %q, got %v", want, err)
+	}
+	p = testPerformer()
+	p.Spec.Config.Environment = map[string]string{"A": "1"}
+	p.Spec.Config.EnvironmentFrom = []v1alpha1.EnvironmentFromSource{{Name: "A", ValueFrom: v1alpha1.EnvironmentValueSource{SecretKeyRef: &v1alpha1.KeySelector{Name: "s", Key: "k"}}}}
+	want = `spec.config.environmentFrom[0].name: Duplicate value: "A is also set by spec.config.environment[A]: set each variable in one place"`
 	if err := p.Validate(); errString(err) != want {
 		t.Errorf("Validate(): want %q, got %v", want, err)
 	}

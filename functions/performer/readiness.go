@@ -45,7 +45,7 @@ type Failure struct {
 	Message string
 }
 
-// Terminal reports whether only a change to the claim can fix the failure
+// Terminal reports whether only a change to the performer can fix the failure
 // (phase Failed), as opposed to waiting for the cluster, e.g. for a node
 // with the hardware to appear (phase Pending).
 func (f *Failure) Terminal() bool {

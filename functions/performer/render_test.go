@@ -25,9 +25,9 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 const (
-	xrdFile     = "../../package/xrd/xperformers.hourglass.eigenlayer.io.yaml"
+	xrdFile     = "../../package/xrd/performers.hourglass.eigenlayer.io.yaml"
 	endpointCRD = "../../package/provider/crds/observe.hourglass.eigenlayer.io_performerendpoints.yaml"
-	composition = "../../compositions/xperformer.yaml"
+	composition = "../../compositions/performer.yaml"
 	goldenDir   = "testdata/golden"
 )
 
@@ -142,9 +142,9 @@ func docs(t *testing.T, b []byte) []map[string]any {
 	return out
 }
 
-// exampleClaims reads every Performer claim under examples/ (not the
-// invalid ones), keyed by file name and, for files with several, claim name.
-func exampleClaims(t *testing.T) map[string]map[string]any {
+// examplePerformers reads every Performer under examples/ (not the
+// invalid ones), keyed by file name and, for files with several, its name.
+func examplePerformers(t *testing.T) map[string]map[string]any {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(examplesDir, "*.yaml"))
 	if err != nil || len(files) == 0 {
@@ -156,16 +156,16 @@ func exampleClaims(t *testing.T) map[string]map[string]any {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var claims []map[string]any
+		var performers []map[string]any
 		for _, d := range docs(t, b) {
 			if d["kind"] == "Performer" && d["apiVersion"] == "hourglass.eigenlayer.io/v1alpha1" {
-				claims = append(claims, d)
+				performers = append(performers, d)
 			}
 		}
 		base := strings.TrimSuffix(filepath.Base(f), ".yaml")
-		for _, c := range claims {
+		for _, c := range performers {
 			key := base
-			if len(claims) > 1 {
+			if len(performers) > 1 {
 				key += "-" + c["metadata"].(map[string]any)["name"].(string)
 			}
 			out[key] = c
@@ -256,17 +256,17 @@ func golden(t *testing.T, name string, got []byte) string {
 	return p
 }
 
-// TestRender renders every example claim with the real CLI and render
+// TestRender renders every example Performer with the real CLI and render
 // engine, first as created (nothing observed yet) and then as running (its
 // Deployment available, its Service with a cluster IP), and compares with
 // the golden files; every rendered file must also pass
 // `crossplane resource validate`.
 func TestRender(t *testing.T) {
 	fns := serve(t)
-	for name, claim := range exampleClaims(t) {
+	for name, performer := range examplePerformers(t) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			xr := writeYAML(t, dir, "xr.yaml", xrFromClaim(t, claim))
+			xr := writeYAML(t, dir, "xr.yaml", xrOf(t, performer))
 			created := render(t, fns, xr, composition, "")
 			validate(t, golden(t, name+"-created", created))
 
@@ -308,7 +308,7 @@ func TestRenderScenarios(t *testing.T) {
 
 	t.Run("networkpolicy", func(t *testing.T) {
 		dir := t.TempDir()
-		xr := writeYAML(t, dir, "xr.yaml", xrFromClaim(t, readClaim(t, "minimal.yaml")))
+		xr := writeYAML(t, dir, "xr.yaml", xrOf(t, readPerformer(t, "minimal.yaml")))
 		comp := withInput(t, dir, map[string]any{"networkPolicy": map[string]any{"enabled": true}})
 		validate(t, golden(t, "minimal-networkpolicy", render(t, fns, xr, comp, "")))
 	})
@@ -317,7 +317,7 @@ func TestRenderScenarios(t *testing.T) {
 		// Without the provider: no PerformerEndpoint; Ready means the
 		// Deployment is available and the Service has a cluster IP.
 		dir := t.TempDir()
-		xr := writeYAML(t, dir, "xr.yaml", xrFromClaim(t, readClaim(t, "tee.yaml")))
+		xr := writeYAML(t, dir, "xr.yaml", xrOf(t, readPerformer(t, "tee.yaml")))
 		comp := withInput(t, dir, map[string]any{"endpoint": map[string]any{"enabled": false}})
 		created := render(t, fns, xr, comp, "")
 		observed := writeYAML(t, dir, "observed.yaml", observe(t, created)...)
@@ -328,7 +328,7 @@ func TestRenderScenarios(t *testing.T) {
 		// The pod of a GPU performer no node can take: the function asks
 		// for the performer's pods and reports why it does not run.
 		dir := t.TempDir()
-		xr := writeYAML(t, dir, "xr.yaml", xrFromClaim(t, readClaim(t, "gpu.yaml")))
+		xr := writeYAML(t, dir, "xr.yaml", xrOf(t, readPerformer(t, "gpu.yaml")))
 		created := render(t, fns, xr, composition, "")
 		var labels map[string]any
 		for _, d := range docs(t, created) {
@@ -359,8 +359,8 @@ func TestRenderScenarios(t *testing.T) {
 
 	t.Run("upgrade", func(t *testing.T) {
 		dir := t.TempDir()
-		claim := readClaim(t, "gpu.yaml")
-		xr := xrFromClaim(t, claim)
+		performer := readPerformer(t, "gpu.yaml")
+		xr := xrOf(t, performer)
 		xrFile := writeYAML(t, dir, "xr.yaml", xr)
 		v1 := render(t, fns, xrFile, composition, "")
 		running := observe(t, v1)
@@ -368,7 +368,7 @@ func TestRenderScenarios(t *testing.T) {
 		// The running revision's status, as the XR carries it.
 		var status map[string]any
 		for _, d := range docs(t, render(t, fns, xrFile, composition, writeYAML(t, dir, "v1.yaml", running...))) {
-			if d["kind"] == "XPerformer" {
+			if d["kind"] == "Performer" {
 				status = d["status"].(map[string]any)
 			}
 		}
@@ -384,7 +384,7 @@ func TestRenderScenarios(t *testing.T) {
 		// Step 3: the new revision is ready; traffic switches to it.
 		both := observe(t, started)
 		for _, d := range docs(t, started) {
-			if d["kind"] == "XPerformer" {
+			if d["kind"] == "Performer" {
 				xr["status"] = d["status"]
 			}
 		}

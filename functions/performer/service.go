@@ -70,7 +70,7 @@ func NetworkPolicy(p *Performer, pl *Platform, revs []*Revision) *networkingv1.N
 }
 
 // NetworkPolicyEnabled reports whether the performer gets a NetworkPolicy:
-// the claim's choice when it made one, else the platform's.
+// the performer's choice when it made one, else the platform's.
 func NetworkPolicyEnabled(p *Performer, pl *Platform) bool {
 	if np := p.Spec.NetworkPolicy; np != nil && np.Enabled != nil {
 		return *np.Enabled

@@ -91,19 +91,19 @@ func TestNetworkPolicyEnabled(t *testing.T) {
 	cases := map[string]struct {
 		reason   string
 		platform bool
-		claim    *bool
+		performer    *bool
 		want     bool
 	}{
-		"PlatformOff":    {reason: "The platform default applies when the claim is silent.", want: false},
-		"PlatformOn":     {reason: "The platform default applies when the claim is silent.", platform: true, want: true},
-		"ClaimOn":        {reason: "A claim can switch it on.", claim: new(true), want: true},
-		"ClaimOffWinsOn": {reason: "A claim can switch it off.", platform: true, claim: new(false), want: false},
+		"PlatformOff":    {reason: "The platform default applies when the performer is silent.", want: false},
+		"PlatformOn":     {reason: "The platform default applies when the performer is silent.", platform: true, want: true},
+		"ClaimOn":        {reason: "A performer can switch it on.", performer: new(true), want: true},
+		"ClaimOffWinsOn": {reason: "A performer can switch it off.", platform: true, performer: new(false), want: false},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			pl := DefaultPlatform()
 			pl.NetworkPolicyEnabled = tc.platform
-			p := testPerformer(func(s *v1alpha1.PerformerSpec) { s.NetworkPolicy = &v1alpha1.NetworkPolicyConfig{Enabled: tc.claim} })
+			p := testPerformer(func(s *v1alpha1.PerformerSpec) { s.NetworkPolicy = &v1alpha1.NetworkPolicyConfig{Enabled: tc.performer} })
 			if got := NetworkPolicyEnabled(p, pl); got != tc.want {
 				t.Errorf("%s\nNetworkPolicyEnabled(...): want %v, got %v", tc.reason, tc.want, got)
 			}

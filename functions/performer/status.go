@@ -31,7 +31,7 @@ const (
 	ReasonInvalidInput = "InvalidInput"
 )
 
-// Condition is one condition for the composite and its claim.
+// Condition is one condition for the composite and its performer.
 type Condition struct {
 	Type    string
 	Status  bool
