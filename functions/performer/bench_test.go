@@ -108,7 +108,7 @@ func benchStates(tb testing.TB, example string, performer, input map[string]any)
 
 // benchExample is one example performer.
 type benchExample struct {
-	name  string
+	name      string
 	performer map[string]any
 }
 

@@ -136,7 +136,7 @@ func TestRunFunction(t *testing.T) {
 	const (
 		errNoNamespace = "metadata.namespace: Required value: a Performer is composed into its own namespace"
 		errTwice       = "cannot compose the performer: spec.config.env[0].name: Duplicate value: \"RPC_URL is also set by spec.config.environment[RPC_URL]: set each variable in one place\""
-		errUnknownGPU = `cannot compose the performer: spec.hardwareRequirements.gpuType: Unsupported value: "nvidia-quantum-9000": supported values: ` +
+		errUnknownGPU  = `cannot compose the performer: spec.hardwareRequirements.gpuType: Unsupported value: "nvidia-quantum-9000": supported values: ` +
 			`"nvidia-a100", "nvidia-a100-80gb", "nvidia-h100", "nvidia-h100-80gb", "nvidia-h200", "nvidia-l4", "nvidia-tesla-a100", "nvidia-tesla-t4", "nvidia-tesla-v100"`
 		errLax = `invalid function input: security.profile: Unsupported value: "Lax": supported values: "Restricted", "Unconfined"`
 	)
@@ -289,8 +289,8 @@ func TestRunFunctionNetworkPolicy(t *testing.T) {
 		req    *fnv1.RunFunctionRequest
 		want   bool
 	}{
-		"DefaultOff":   {reason: "Off unless the platform turns it on.", req: newRequest(t, minimalXR(t), nil, nil), want: false},
-		"PlatformOn":   {reason: "The platform's input turns it on.", req: newRequest(t, minimalXR(t), nil, on), want: true},
+		"DefaultOff":       {reason: "Off unless the platform turns it on.", req: newRequest(t, minimalXR(t), nil, nil), want: false},
+		"PlatformOn":       {reason: "The platform's input turns it on.", req: newRequest(t, minimalXR(t), nil, on), want: true},
 		"PerformerOptsOut": {reason: "A Performer can turn it off; the observed one is no longer desired.", req: newRequest(t, optOut, observedNP, on), want: false},
 	}
 	for name, tc := range cases {

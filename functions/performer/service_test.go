@@ -89,10 +89,10 @@ func TestNetworkPolicyAdmitsHealthChecks(t *testing.T) {
 
 func TestNetworkPolicyEnabled(t *testing.T) {
 	cases := map[string]struct {
-		reason   string
-		platform bool
-		performer    *bool
-		want     bool
+		reason    string
+		platform  bool
+		performer *bool
+		want      bool
 	}{
 		"PlatformOff":    {reason: "The platform default applies when the performer is silent.", want: false},
 		"PlatformOn":     {reason: "The platform default applies when the performer is silent.", platform: true, want: true},
@@ -103,7 +103,9 @@ func TestNetworkPolicyEnabled(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			pl := DefaultPlatform()
 			pl.NetworkPolicyEnabled = tc.platform
-			p := testPerformer(func(s *v1alpha1.PerformerSpec) { s.NetworkPolicy = &v1alpha1.NetworkPolicyConfig{Enabled: tc.performer} })
+			p := testPerformer(func(s *v1alpha1.PerformerSpec) {
+				s.NetworkPolicy = &v1alpha1.NetworkPolicyConfig{Enabled: tc.performer}
+			})
 			if got := NetworkPolicyEnabled(p, pl); got != tc.want {
 				t.Errorf("%s\nNetworkPolicyEnabled(...): want %v, got %v", tc.reason, tc.want, got)
 			}
