@@ -4,12 +4,12 @@
 # logic passes, in seconds).
 #
 #   make bench-e2e                          every phase, sizes 100 500 1000, each size on a fresh stack
-#   make bench-e2e BENCH_E2E_SIZES=100      a quick run: 100 claims only
+#   make bench-e2e BENCH_E2E_SIZES=100      a quick run: 100 performers only
 #   make bench-e2e BENCH_E2E_LABEL=after    name the run (results of every label are kept side by side)
 #   make bench-e2e-report                   re-render results.md and latency.png from the saved runs
 #
 # Each size runs on its own stack, started and stopped here, so one size's
-# claims, informers and peak RSS do not carry into the next. The stack is
+# performers, informers and peak RSS do not carry into the next. The stack is
 # the one of make cluster-up (API_PORT, STATE_DIR and KUBECONFIG_OUT apply,
 # so a benchmark can run beside another stack). Results: BENCH_E2E_OUT/LABEL-SIZE.json,
 # BENCH_E2E_OUT/results.md (a markdown table of every run) and latency.png.
@@ -19,7 +19,8 @@ BENCH_E2E_LABEL   ?= run
 BENCH_E2E_SIZES   ?= 100 500 1000
 BENCH_E2E_N       ?= 30
 BENCH_E2E_UPGRADE ?= 100
-# Each wait's limit: 500 claims took 11 minutes on 2 busy cores.
+# Each wait's limit: 500 claims (before performers were one object) took
+# 11 minutes on 2 busy cores.
 BENCH_E2E_TIMEOUT ?= 45m
 BENCH_E2E_FLAGS   ?=
 BENCHE2E_BIN      := $(OUTPUT)/bin/benche2e
@@ -32,9 +33,9 @@ $(BENCHE2E_BIN):
 	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/benche2e
 
 # The first size also runs the latency phase and the upgrade; every size
-# its floor, claims at once and steady state. The stack is stopped however
+# its floor, performers at once and steady state. The stack is stopped however
 # the run ends.
-bench-e2e: stack-deps $(BENCHE2E_BIN) ## Live benchmark on the local stack: latency, floor, 100/500/1000 claims, upgrade; _output/bench-e2e/results.md.
+bench-e2e: stack-deps $(BENCHE2E_BIN) ## Live benchmark on the local stack: latency, floor, 100/500/1000 performers, upgrade; _output/bench-e2e/results.md.
 	@if $(STACK) status >/dev/null 2>&1; then echo "bench-e2e: a stack is up at $(BENCH_E2E_STATE); stop it (make cluster-down) or set STATE_DIR/API_PORT" >&2; exit 1; fi
 	@mkdir -p $(BENCH_E2E_OUT); first=1; \
 	for n in $(BENCH_E2E_SIZES); do \

@@ -116,7 +116,7 @@ cluster-down: ## Stop every process of the local stack and remove its state.
 cluster-status: ## Say whether the local stack is up.
 	@$(STACK) status
 
-cluster-diagnose: ## Print the stack's claims, packages, events and log tails.
+cluster-diagnose: ## Print the stack's performers, packages, events and log tails.
 	@$(STACK) diagnose
 
 # The live tests. They start the stack when it is not up, and then stop it.

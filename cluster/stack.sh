@@ -11,14 +11,14 @@
 #   stack.sh up     start in the background; kubeconfig in $KUBECONFIG_OUT
 #   stack.sh down   stop every process it started (by PID) and remove state
 #   stack.sh status say whether the stack is up
-#   stack.sh diagnose  print claims, packages, events and log tails
+#   stack.sh diagnose  print performers, packages, events and log tails
 #
 # Crossplane runs as a Helm install would run it: the ServiceAccounts,
 # ClusterRoles, bindings and Secrets of its official chart (rendered with
 # `helm template`), core and the RBAC manager each with its own
 # ServiceAccount's token. What the project asks a platform team to apply
 # (README, "Install on an existing cluster") is applied here, in that order.
-# Namespaces with claims enforce Pod Security "restricted".
+# Namespaces with performers enforce Pod Security "restricted".
 #
 # Inputs (the Makefile passes them): TOOLS_BIN, FORWARD_BIN, FUNCTION_BIN (a
 # static function binary for this machine), XPKG_DIR (the .xpkg files),
@@ -196,14 +196,17 @@ cmd_status() {
   if alive "$state/stack.pid" && [[ -f "$state/ready" ]]; then echo "up: KUBECONFIG=$kubeconfig_out"; else echo "down"; return 1; fi
 }
 
-# cmd_diagnose prints what explains a failure: packages, claims, composed
+# cmd_diagnose prints what explains a failure: packages, performers, composed
 # resources, recent events and the tails of the processes' logs.
 cmd_diagnose() {
-  echo "==== diagnose: packages, claims, composed resources"
+  echo "==== diagnose: packages, performers, composed resources"
   if [[ -f "$kubeconfig_out" ]]; then
     local k=(kubectl --kubeconfig "$kubeconfig_out" --request-timeout=10s)
     "${k[@]}" get configurations,functions,providers,imageconfigs 2>&1 || true
-    "${k[@]}" get performers,xperformers,deployments,services,pods,performerendpoints -A -o wide 2>&1 | grep -v kube-system || true
+    "${k[@]}" get performers,deployments,services,pods,performerendpoints -A -o wide 2>&1 | grep -v kube-system || true
+    # The connection Secrets and NetworkPolicies the function composes (their
+    # labels; not every Secret of the cluster).
+    "${k[@]}" get secrets,networkpolicies -A -l app=performer 2>&1 || true
     echo "==== diagnose: recent events"
     "${k[@]}" get events -A --sort-by=.lastTimestamp 2>&1 | tail -40 || true
   fi
@@ -222,12 +225,12 @@ cmd_run() {
   echo
   echo "\$ kubectl get performers -A"
   kubectl get performers -A -o wide || true
-  local claim
-  claim=$(kubectl get performers -A -o jsonpath='{range .items[0]}{.metadata.namespace}/{.metadata.name}{end}' 2>/dev/null || true)
-  if [[ -n "$claim" ]]; then
+  local performer
+  performer=$(kubectl get performers -A -o jsonpath='{range .items[0]}{.metadata.namespace}/{.metadata.name}{end}' 2>/dev/null || true)
+  if [[ -n "$performer" ]]; then
     echo
-    echo "\$ crossplane resource trace -n ${claim%/*} performer ${claim#*/}"
-    crossplane resource trace -n "${claim%/*}" performer "${claim#*/}" || true
+    echo "\$ crossplane resource trace -n ${performer%/*} performer ${performer#*/}"
+    crossplane resource trace -n "${performer%/*}" performer "${performer#*/}" || true
   fi
   cat <<EOF
 
@@ -419,7 +422,7 @@ EOF
     phase "examples: applying examples/*.yaml"
     local f
     for f in "$root"/examples/*.yaml; do
-      # Examples name their namespaces; create them so the claims apply,
+      # Examples name their namespaces; create them so the performers apply,
       # enforcing Pod Security "restricted" as a careful platform would.
       yq -r 'select(.metadata.namespace != null) | .metadata.namespace' "$f" | sort -u | while read -r ns; do
         kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
@@ -427,7 +430,7 @@ EOF
       done
       kubectl apply -f "$f" >/dev/null
     done
-    phase "examples: waiting for every claim to be Ready and stay Ready for 5s"
+    phase "examples: waiting for every performer to be Ready and stay Ready for 5s"
     # Crossplane flaps Ready while it settles: wait for a stable Ready.
     local since=0 deadline=$(( $(date +%s) + 180 ))
     while (( $(date +%s) < deadline )); do

@@ -22,8 +22,9 @@ sa_kubeconfig crossplane-system provider-hourglass "$state/provider.kubeconfig"
 
 # Ready performers are observed again every 10 s (a server that stops
 # answering is noticed within that; the production default is 1 m), and
-# every second while a ready pod fails its health check; claims that are
-# not Ready are checked for permissions Crossplane lacks every 10 s (30 s).
+# every second while a ready pod fails its health check; Performers that
+# are not Ready are checked for permissions Crossplane lacks every 10 s
+# (30 s).
 # shellcheck disable=SC2086
 KUBECONFIG="$state/provider.kubeconfig" POD_NAMESPACE=crossplane-system "$PROVIDER_BIN" --leader-election \
   --health-check-cidr=10.77.0.0/16 --poll=10s --poll-fast=1s --access-check=10s \

@@ -11,7 +11,7 @@
 # annotation hourglass-xp.io/health=serving|not-serving|down, or an image
 # containing grpc-fault-not-serving / grpc-fault-down, sets what its server
 # answers. At most POD_SERVER_MAX (1200) servers: enough for make
-# bench-e2e's 1000 claims. Log: $state/logs/performers.log; PID: $state/performers.pid.
+# bench-e2e's 1000 performers. Log: $state/logs/performers.log; PID: $state/performers.pid.
 
 [[ -x "${TESTPERFORMER_BIN:-}" ]] || die "missing TESTPERFORMER_BIN=${TESTPERFORMER_BIN:-}"
 # Not admin either: a ServiceAccount that may only watch pods.

@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
@@ -27,7 +26,7 @@ const (
 // newTemplate strips what the API server, the controllers and Crossplane
 // added to a composed Deployment and Service, leaving what the function
 // asked for.
-func newTemplate(claim string, d *appsv1.Deployment, s *corev1.Service) *template {
+func newTemplate(performer string, d *appsv1.Deployment, s *corev1.Service) *template {
 	d, s = d.DeepCopy(), s.DeepCopy()
 	clean := func(m *metav1.ObjectMeta) {
 		*m = metav1.ObjectMeta{Name: m.Name, Labels: withoutCrossplane(m.Labels), Annotations: withoutCrossplane(m.Annotations)}
@@ -40,12 +39,12 @@ func newTemplate(claim string, d *appsv1.Deployment, s *corev1.Service) *templat
 	// The API server allocates these.
 	s.Spec.ClusterIP, s.Spec.ClusterIPs = "", nil
 	s.Spec.IPFamilies, s.Spec.IPFamilyPolicy = nil, nil
-	return &template{claim: claim, dep: d, svc: s}
+	return &template{performer: performer, dep: d, svc: s}
 }
 
 // withoutCrossplane drops Crossplane's labels and annotations: a
-// Deployment labelled as composed by an XR would make Crossplane's watches
-// reconcile that XR, which the floor must not cost.
+// Deployment labelled as composed by a Performer would make Crossplane's
+// watches reconcile that Performer, which the floor must not cost.
 func withoutCrossplane(m map[string]string) map[string]string {
 	out := map[string]string{}
 	for k, v := range m {
@@ -57,13 +56,13 @@ func withoutCrossplane(m map[string]string) map[string]string {
 }
 
 // copyFor is the template's Deployment and Service for another performer:
-// every name and label value that named the template's claim names the
-// new one, so selectors stay disjoint.
+// every name and label value that named the template's performer names
+// the new one, so selectors stay disjoint.
 func (t *template) copyFor(namespace, name, run string) (*appsv1.Deployment, *corev1.Service) {
 	d, s := t.dep.DeepCopy(), t.svc.DeepCopy()
 	rename := func(m map[string]string) {
 		for k, v := range m {
-			m[k] = strings.ReplaceAll(v, t.claim, name)
+			m[k] = strings.ReplaceAll(v, t.performer, name)
 		}
 	}
 	for _, m := range []map[string]string{d.Labels, d.Spec.Template.Labels, s.Labels, s.Spec.Selector} {
@@ -72,7 +71,7 @@ func (t *template) copyFor(namespace, name, run string) (*appsv1.Deployment, *co
 	if d.Spec.Selector != nil {
 		rename(d.Spec.Selector.MatchLabels)
 	}
-	d.Name, s.Name = strings.ReplaceAll(d.Name, t.claim, name), strings.ReplaceAll(s.Name, t.claim, name)
+	d.Name, s.Name = strings.ReplaceAll(d.Name, t.performer, name), strings.ReplaceAll(s.Name, t.performer, name)
 	d.Namespace, s.Namespace = namespace, namespace
 	for _, m := range []map[string]string{d.Labels, d.Spec.Template.Labels, s.Labels} {
 		m[labelRun] = run
@@ -124,7 +123,7 @@ func (r *RunCmd) floor(ctx context.Context, t *template, n int) (benche2e.Floor,
 	}
 	t0 := time.Now()
 	err = parallel(n, r.Workers, func(i int) error {
-		d, s := t.copyFor(nss[i%len(nss)], claimName(run, i), run)
+		d, s := t.copyFor(nss[i%len(nss)], performerName(run, i), run)
 		if _, err := r.kube.cs.AppsV1().Deployments(d.Namespace).Create(ctx, d, metav1.CreateOptions{}); err != nil {
 			return errors.Wrap(err, errCreateFloor)
 		}
@@ -156,7 +155,7 @@ func (r *RunCmd) floor(ctx context.Context, t *template, n int) (benche2e.Floor,
 	res.API, res.Load = d.api, d.load
 	r.logf("floor %d: all available in %s", n, benche2e.Seconds(res.AllAvailable))
 	cancel()
-	if err := r.kube.deleteRun(ctx, run, nss, r.Timeout, []schema.GroupVersionResource{deployments, services}); err != nil {
+	if err := r.kube.deleteRun(ctx, run, nss, r.Timeout, deployments, services); err != nil {
 		return res, err
 	}
 	return res, nil

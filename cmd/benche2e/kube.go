@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -17,6 +18,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+
+	hourglass "github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 )
 
 const (
@@ -28,8 +31,7 @@ const (
 )
 
 var (
-	performers     = schema.GroupVersionResource{Group: "hourglass.eigenlayer.io", Version: "v1alpha1", Resource: "performers"}
-	xperformers    = schema.GroupVersionResource{Group: "hourglass.eigenlayer.io", Version: "v1alpha1", Resource: "xperformers"}
+	performers     = hourglass.SchemeGroupVersion.WithResource("performers")
 	deployments    = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
 	services       = schema.GroupVersionResource{Version: "v1", Resource: "services"}
 	secrets        = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
@@ -180,10 +182,14 @@ func parallel(n, workers int, f func(i int) error) error {
 	return first
 }
 
-// condition returns the status of a condition of an object's status.
-func condition(u *unstructured.Unstructured, typ string) string {
-	s, _ := conditionReason(u, typ)
-	return s
+// ready is whether a Performer is Ready as its clients see it: its Ready
+// condition, which kubectl wait and GitOps health checks read, and
+// status.ready, which the Hourglass executor polls. Requiring both times
+// the later of the two.
+func ready(u *unstructured.Unstructured) bool {
+	r, _, _ := unstructured.NestedBool(u.Object, "status", "ready")
+	s, _ := conditionReason(u, "Ready")
+	return r && s == string(corev1.ConditionTrue)
 }
 
 // conditionReason returns the status and reason of a condition.

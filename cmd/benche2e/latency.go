@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
@@ -10,7 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
@@ -24,7 +22,7 @@ const (
 	latencyRun  = "lat"
 )
 
-// milestones records when each claim first reached each milestone.
+// milestones records when each Performer first reached each milestone.
 type milestones struct {
 	mu                        sync.Mutex
 	deployment, ready, secret map[string]time.Time
@@ -47,9 +45,9 @@ func (m *milestones) all(name string) (d, r, s time.Time, ok bool) {
 	return d, r, s, okd && okr && oks
 }
 
-// latency applies n claims one after the other, each once the one before
-// reached every milestone, and returns the latencies and, for the floor,
-// a copy of what the function composed for the first claim.
+// latency applies n Performers one after the other, each once the one
+// before reached every milestone, and returns the latencies and, for the
+// floor, a copy of what the function composed for the first Performer.
 func (r *RunCmd) latency(ctx context.Context) (*benche2e.Latency, *template, error) {
 	if err := r.kube.ensureNamespaces(ctx, []string{latencyNS}); err != nil {
 		return nil, nil, err
@@ -67,15 +65,18 @@ func (r *RunCmd) latency(ctx context.Context) (*benche2e.Latency, *template, err
 		return nil, nil, err
 	}
 	if err := r.kube.watch(ctx, performers, latencyNS, "", func(u *unstructured.Unstructured, deleted bool, at time.Time) {
-		if !deleted && condition(u, "Ready") == string(corev1.ConditionTrue) {
+		if !deleted && ready(u) {
 			m.record(m.ready, u.GetName(), at)
 		}
 	}); err != nil {
 		return nil, nil, err
 	}
-	if err := r.kube.watch(ctx, secrets, latencyNS, "", func(u *unstructured.Unstructured, deleted bool, at time.Time) {
-		if ep, _, _ := unstructured.NestedString(u.Object, "data", "endpoint"); !deleted && ep != "" {
-			m.record(m.secret, strings.TrimSuffix(u.GetName(), secretSuffix), at)
+	// The connection Secret the function composes, told from the
+	// provider's PerformerEndpoint Secret by its name.
+	if err := r.kube.watch(ctx, secrets, latencyNS, names.LabelApp+"="+names.AppPerformer, func(u *unstructured.Unstructured, deleted bool, at time.Time) {
+		p := u.GetLabels()[names.LabelPerformerName]
+		if ep, _, _ := unstructured.NestedString(u.Object, "data", names.ConnectionEndpoint); !deleted && ep != "" && u.GetName() == names.ConnectionSecret(p) {
+			m.record(m.secret, p, at)
 		}
 	}); err != nil {
 		return nil, nil, err
@@ -88,20 +89,20 @@ func (r *RunCmd) latency(ctx context.Context) (*benche2e.Latency, *template, err
 	}
 	var tmpl *template
 	for i := range r.Warmup + r.N {
-		name := claimName(latencyRun, i)
+		name := performerName(latencyRun, i)
 		t0 := time.Now()
-		if err := r.kube.createClaim(ctx, newClaim(latencyNS, name, latencyRun, "v1", i)); err != nil {
+		if err := r.kube.createPerformer(ctx, newPerformer(latencyNS, name, latencyRun, "v1", i)); err != nil {
 			return nil, nil, err
 		}
 		var d, rd, s time.Time
-		if err := waitFor(ctx, r.Timeout, "claim "+name+" Ready with its Deployment and Secret", func() (bool, error) {
+		if err := waitFor(ctx, r.Timeout, "Performer "+name+" Ready with its Deployment and Secret", func() (bool, error) {
 			var ok bool
 			d, rd, s, ok = m.all(name)
 			return ok, nil
 		}); err != nil {
 			return nil, nil, err
 		}
-		// The first claims after the stack starts wait for Crossplane to
+		// The first Performers after the stack starts wait for Crossplane to
 		// start its watches and connect to the function: a cost paid once
 		// per start, reported apart from the steady latencies.
 		if i < r.Warmup {
@@ -124,28 +125,28 @@ func (r *RunCmd) latency(ctx context.Context) (*benche2e.Latency, *template, err
 	}
 	res.Load = benche2e.Load{Start: start, End: end}
 	cancel()
-	r.logf("latency: deleting the claims")
-	return res, tmpl, r.kube.deleteRun(context.WithoutCancel(ctx), latencyRun, []string{latencyNS}, r.Timeout, []schema.GroupVersionResource{performers}, xperformers)
+	r.logf("latency: deleting the Performers")
+	return res, tmpl, r.kube.deleteRun(context.WithoutCancel(ctx), latencyRun, []string{latencyNS}, r.Timeout, performers)
 }
 
 // template reads the Deployment and Service the function composed for a
-// claim: the floor creates exactly these, renamed.
-func (r *RunCmd) template(ctx context.Context, ns, claim string) (*template, error) {
-	dl, err := r.kube.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: names.LabelPerformerName + "=" + claim})
+// Performer: the floor creates exactly these, renamed.
+func (r *RunCmd) template(ctx context.Context, ns, performer string) (*template, error) {
+	dl, err := r.kube.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: names.LabelPerformerName + "=" + names.LabelValue(performer)})
 	if err != nil || len(dl.Items) == 0 {
 		return nil, errors.Wrap(err, errTemplate)
 	}
-	svc, err := r.kube.cs.CoreV1().Services(ns).Get(ctx, serviceName(claim), metav1.GetOptions{})
+	svc, err := r.kube.cs.CoreV1().Services(ns).Get(ctx, names.Service(performer), metav1.GetOptions{})
 	if err != nil {
 		return nil, errors.Wrap(err, errTemplate)
 	}
-	return newTemplate(claim, &dl.Items[0], svc), nil
+	return newTemplate(performer, &dl.Items[0], svc), nil
 }
 
 // template is a composed Deployment and Service stripped of everything the
 // API server and Crossplane added, so a plain client can create copies.
 type template struct {
-	claim string
-	dep   *appsv1.Deployment
-	svc   *corev1.Service
+	performer string
+	dep       *appsv1.Deployment
+	svc       *corev1.Service
 }

@@ -7,20 +7,20 @@
 //
 // Phases:
 //
-//   - latency: N claims applied one after the other; for each, the time from
-//     the apply until its Deployment exists, the claim is Ready, and its
-//     connection Secret exists.
+//   - latency: N Performers applied one after the other; for each, the time
+//     from the apply until its Deployment exists, it is Ready (its Ready
+//     condition and status.ready), and its connection Secret exists.
 //   - floor: for each size, the Deployments and Services the function
 //     composes, created by a plain client straight against the API server,
 //     until every Deployment is available. The scale figures read as a
 //     ratio to it.
-//   - scale: for each size, that many claims across the namespaces applied at
-//     once, until every claim is Ready and stays so; API requests and
-//     writes (kube-apiserver's own counters), RunFunction calls, CPU and
+//   - scale: for each size, that many Performers across the namespaces
+//     applied at once, until every one is Ready and stays so; API requests
+//     and writes (kube-apiserver's own counters), RunFunction calls, CPU and
 //     peak RSS of Crossplane, the function, the provider, kube-apiserver and
 //     etcd; then a window in which nothing changes (steady state).
-//   - upgrade: a new version on --upgrade claims of the first scale size at
-//     once, until every one shows it active and Ready, watching every
+//   - upgrade: a new version on --upgrade Performers of the first scale size
+//     at once, until every one shows it active and Ready, watching every
 //     EndpointSlice of their Services throughout.
 //
 // The stack's processes live in a private PID and network namespace: their

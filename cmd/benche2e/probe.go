@@ -14,7 +14,7 @@ const (
 	errLoad       = "cannot read the load average"
 
 	// RunFunction calls, as the function's gRPC server counts them: one per
-	// composition round of an XR (one pipeline step).
+	// composition round of a Performer (one pipeline step).
 	grpcHandled = "grpc_server_handled_total"
 	// Reconciles by controller, as controller-runtime counts them in
 	// Crossplane and the provider.

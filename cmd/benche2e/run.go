@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime/schema"
-
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
 	"github.com/hourglass-xp/crossplane-hourglass/internal/benche2e"
@@ -34,14 +32,14 @@ type RunCmd struct {
 	Label      string   `default:"run"                                  help:"Name of this run in the tables (before, after, a commit)."`
 	Phases     []string `default:"latency,floor,scale,upgrade" enum:"latency,floor,scale,upgrade" help:"Phases to run, in this order."`
 
-	N          int           `default:"30"             help:"Claims applied one at a time in the latency phase." short:"n"`
-	Warmup     int           `default:"1"              help:"Claims applied one at a time before the latency phase's, reported apart: the first claim after a start waits for Crossplane's watches."`
-	Sizes      []int         `default:"100,500,1000"   help:"Claims applied at once in the floor and scale phases, one size after the other."`
-	Namespaces int           `default:"50"             help:"Namespaces the claims of a size are spread across."`
+	N          int           `default:"30"             help:"Performers applied one at a time in the latency phase." short:"n"`
+	Warmup     int           `default:"1"              help:"Performers applied one at a time before the latency phase's, reported apart: the first Performer after a start waits for Crossplane's watches."`
+	Sizes      []int         `default:"100,500,1000"   help:"Performers applied at once in the floor and scale phases, one size after the other."`
+	Namespaces int           `default:"50"             help:"Namespaces the Performers of a size are spread across."`
 	Upgrade    int           `default:"100"            help:"Performers upgraded at once, of the first scale size."`
-	Stable     time.Duration `default:"5s"             help:"How long every claim must stay Ready to count as Ready: Crossplane flaps Ready under load."`
+	Stable     time.Duration `default:"5s"             help:"How long every Performer must stay Ready to count as Ready: Crossplane flaps Ready under load."`
 	Steady     time.Duration `default:"60s"            help:"Steady-state window after each scale size (0 skips it)."`
-	Settle     time.Duration `default:"60s"            help:"Wait before the steady-state window, so the work left over from applying the claims (Crossplane's retries, the provider's first polls) is over."`
+	Settle     time.Duration `default:"60s"            help:"Wait before the steady-state window, so the work left over from applying the Performers (Crossplane's retries, the provider's first polls) is over."`
 	Timeout    time.Duration `default:"20m"            help:"Timeout of each wait."`
 	Workers    int           `default:"20"             help:"Concurrent requests when applying at once."`
 	QPS        float32       `default:"500"            help:"Client-side rate limit of this benchmark's own requests."`
@@ -78,8 +76,8 @@ func (r *RunCmd) phases(ctx context.Context, res *benche2e.Run) error {
 	var tmpl *template
 	var err error
 	if slices.Contains(r.Phases, "latency") || slices.Contains(r.Phases, "floor") {
-		// The floor copies what the function composed for a claim; without
-		// the latency phase, one claim is enough.
+		// The floor copies what the function composed for a Performer;
+		// without the latency phase, one Performer is enough.
 		n, w := r.N, r.Warmup
 		if !slices.Contains(r.Phases, "latency") {
 			r.N, r.Warmup = 1, 0
@@ -116,10 +114,10 @@ func (r *RunCmd) phases(ctx context.Context, res *benche2e.Run) error {
 			return err
 		}
 		if i < len(r.Sizes)-1 {
-			// The next size starts from a cluster without these claims.
-			r.logf("scale %d: deleting the claims", n)
+			// The next size starts from a cluster without these Performers.
+			r.logf("scale %d: deleting the Performers", n)
 			run := fmt.Sprintf("s%d", n)
-			if err = r.kube.deleteRun(ctx, run, namespaces(scaleNSPrefix, r.Namespaces), r.Timeout, []schema.GroupVersionResource{performers}, xperformers); err != nil {
+			if err = r.kube.deleteRun(ctx, run, namespaces(scaleNSPrefix, r.Namespaces), r.Timeout, performers); err != nil {
 				return err
 			}
 		}
@@ -156,7 +154,7 @@ func commit() string {
 	return c
 }
 
-const plotTitle = "Performer claims on the local stack, applied one at a time: from apply to each milestone"
+const plotTitle = "Performers on the local stack, applied one at a time: from apply to each milestone"
 
 // ReportCmd renders results.md and the plot from the runs in a directory.
 type ReportCmd struct {
@@ -199,7 +197,7 @@ func (c *ReportCmd) Run() error {
 		}
 		series = append(series,
 			benche2e.Series{Name: prefix + "Deployment exists", Latencies: r.Latency.Deployment},
-			benche2e.Series{Name: prefix + "claim Ready", Latencies: r.Latency.Ready},
+			benche2e.Series{Name: prefix + "Performer Ready", Latencies: r.Latency.Ready},
 			benche2e.Series{Name: prefix + "connection Secret", Latencies: r.Latency.Secret})
 	}
 	if len(series) == 0 {

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -17,15 +16,16 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
 	"github.com/hourglass-xp/crossplane-hourglass/internal/benche2e"
+	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
 )
 
 const (
-	errPatchClaim = "cannot patch claim"
-	scaleNSPrefix = "bench-scale"
-	newVersion    = "v2"
+	errPatchPerformer = "cannot patch Performer"
+	scaleNSPrefix     = "bench-scale"
+	newVersion        = "v2"
 )
 
-// readiness follows the Ready condition of a run's claims, and during an
+// readiness follows whether a run's Performers are Ready, and during an
 // upgrade which of them show the new version active.
 type readiness struct {
 	mu    sync.Mutex
@@ -33,11 +33,11 @@ type readiness struct {
 	ready map[string]bool
 	count int
 	flaps int
-	// why counts the Ready condition's reasons when a claim stopped being
-	// Ready, and what its Synced condition said.
+	// why counts the Ready condition's reasons when a Performer stopped
+	// being Ready, and what its Synced condition said.
 	why map[string]int
-	// firstAll is when every claim was first Ready at once; allSince when
-	// every claim has been Ready without interruption since; stable the
+	// firstAll is when every Performer was first Ready at once; allSince
+	// when every one has been Ready without interruption since; stable the
 	// allSince of the first time that lasted the stable window (a later
 	// flap resets allSince, not what was measured).
 	firstAll, allSince, stable time.Time
@@ -56,7 +56,7 @@ func (x *readiness) observe(u *unstructured.Unstructured, deleted bool, at time.
 	defer x.mu.Unlock()
 	key := u.GetNamespace() + "/" + u.GetName()
 	st, reason := conditionReason(u, "Ready")
-	r := !deleted && st == string(corev1.ConditionTrue)
+	r := !deleted && ready(u)
 	switch was := x.ready[key]; {
 	case was && !r:
 		x.flaps++
@@ -86,7 +86,7 @@ func (x *readiness) observe(u *unstructured.Unstructured, deleted bool, at time.
 	}
 }
 
-// upgradedTo is whether a claim's status shows version active and no
+// upgradedTo is whether a Performer's status shows version active and no
 // upgrade in progress.
 func upgradedTo(u *unstructured.Unstructured, version string) bool {
 	v, _, _ := unstructured.NestedString(u.Object, "status", "active", "version")
@@ -94,7 +94,7 @@ func upgradedTo(u *unstructured.Unstructured, version string) bool {
 	return v == version && !target
 }
 
-// stableFor reports whether every claim has been Ready for d, and
+// stableFor reports whether every Performer has been Ready for d, and
 // remembers since when.
 func (x *readiness) stableFor(d time.Duration) bool {
 	x.mu.Lock()
@@ -112,9 +112,9 @@ func (x *readiness) status() (count, flaps int) {
 	return x.count, x.flaps
 }
 
-// scale applies n claims across the namespaces at once and measures until
-// every one is Ready and stable, then a steady window, then (for the
-// upgrade size) a blue-green upgrade of the first --upgrade claims.
+// scale applies n Performers across the namespaces at once and measures
+// until every one is Ready and stable, then a steady window, then (for the
+// upgrade size) a blue-green upgrade of the first --upgrade Performers.
 func (r *RunCmd) scale(ctx context.Context, n int, upgrade bool) (benche2e.Scale, *benche2e.Upgrade, error) {
 	run := fmt.Sprintf("s%d", n)
 	nss := namespaces(scaleNSPrefix, r.Namespaces)
@@ -137,12 +137,12 @@ func (r *RunCmd) scale(ctx context.Context, n int, upgrade bool) (benche2e.Scale
 	}
 	t0 := time.Now()
 	if err := parallel(n, r.Workers, func(i int) error {
-		return r.kube.createClaim(ctx, newClaim(nss[i%len(nss)], claimName(run, i), run, "v1", i))
+		return r.kube.createPerformer(ctx, newPerformer(nss[i%len(nss)], performerName(run, i), run, "v1", i))
 	}); err != nil {
 		return res, nil, err
 	}
 	r.logf("scale %d: applied in %s", n, benche2e.Seconds(time.Since(t0)))
-	werr := r.waitStable(ctx, x, fmt.Sprintf("%d claims Ready and stable", n))
+	werr := r.waitStable(ctx, x, fmt.Sprintf("%d Performers Ready and stable", n))
 	after, err := r.take(context.WithoutCancel(ctx))
 	if err != nil {
 		return res, nil, err
@@ -161,8 +161,9 @@ func (r *RunCmd) scale(ctx context.Context, n int, upgrade bool) (benche2e.Scale
 	res.Flaps, res.FlapReasons = x.flaps, maps.Clone(x.why)
 	x.mu.Unlock()
 	res.API, res.RunFunction, res.Reconciles, res.Procs, res.Load = d.api, d.runFunction, d.reconciles, d.procs, d.load
-	r.logf("scale %d: all Ready in %s (first all Ready %s, %d flaps), %.1f writes/claim, %.1f RunFunction/XR",
-		n, benche2e.Seconds(res.AllReady), benche2e.Seconds(res.FirstAllReady), res.Flaps, res.API.WriteTotal()/float64(n), res.RunFunction/float64(n))
+	r.logf("scale %d: all Ready in %s (first all Ready %s, %d flaps), %.1f requests/performer, %.1f writes/performer (%.1f to the Performer itself), %.1f RunFunction/performer",
+		n, benche2e.Seconds(res.AllReady), benche2e.Seconds(res.FirstAllReady), res.Flaps, res.API.RequestTotal()/float64(n), res.API.WriteTotal()/float64(n),
+		res.API.WritesTo(performers.GroupResource().String())/float64(n), res.RunFunction/float64(n))
 
 	if r.Steady > 0 {
 		if res.Steady, err = r.steady(ctx, n); err != nil {
@@ -178,7 +179,7 @@ func (r *RunCmd) scale(ctx context.Context, n int, upgrade bool) (benche2e.Scale
 	return res, up, nil
 }
 
-// waitStable waits until every claim is Ready and stays so for --stable,
+// waitStable waits until every Performer is Ready and stays so for --stable,
 // saying how far it got every ten seconds.
 func (r *RunCmd) waitStable(ctx context.Context, x *readiness, what string) error {
 	last := time.Now()
@@ -192,7 +193,7 @@ func (r *RunCmd) waitStable(ctx context.Context, x *readiness, what string) erro
 	})
 }
 
-// steady measures a window in which nothing changes: what Ready claims
+// steady measures a window in which nothing changes: what Ready Performers
 // cost when they cost nothing by design.
 func (r *RunCmd) steady(ctx context.Context, n int) (*benche2e.Steady, error) {
 	r.logf("steady %d: settling for %s", n, r.Settle)
@@ -217,7 +218,7 @@ func (r *RunCmd) steady(ctx context.Context, n int) (*benche2e.Steady, error) {
 	}
 	d := diff(before, after)
 	st := &benche2e.Steady{Window: time.Since(t0), API: d.api, RunFunction: d.runFunction, Reconciles: d.reconciles, Procs: d.procs, Load: d.load}
-	r.logf("steady %d: %.2f writes/claim/min, %.2f stored/claim/min, %.2f RunFunction/XR/min",
+	r.logf("steady %d: %.2f writes/performer/min, %.2f stored/performer/min, %.2f RunFunction/performer/min",
 		n, st.API.WriteTotal()/float64(n)/st.Window.Minutes(), st.API.StoredTotal()/float64(n)/st.Window.Minutes(), st.RunFunction/float64(n)/st.Window.Minutes())
 	return st, nil
 }
@@ -280,7 +281,7 @@ func readyEndpoints(u *unstructured.Unstructured) int {
 	return c
 }
 
-// upgrade changes the version of the first m claims of a run at once and
+// upgrade changes the version of the first m Performers of a run at once and
 // measures until each shows the new version active and Ready, following
 // every EndpointSlice change of their Services meanwhile.
 func (r *RunCmd) upgrade(ctx context.Context, x *readiness, run string, nss []string, m int) (*benche2e.Upgrade, error) {
@@ -288,9 +289,9 @@ func (r *RunCmd) upgrade(ctx context.Context, x *readiness, run string, nss []st
 	x.mu.Lock()
 	x.version = newVersion
 	for i := range m {
-		ns, name := nss[i%len(nss)], claimName(run, i)
+		ns, name := nss[i%len(nss)], performerName(run, i)
 		x.upgrade[ns+"/"+name] = true
-		sl.tracked[ns+"/"+serviceName(name)] = true
+		sl.tracked[ns+"/"+names.Service(name)] = true
 	}
 	x.mu.Unlock()
 	wctx, cancel := context.WithCancel(ctx)
@@ -308,13 +309,13 @@ func (r *RunCmd) upgrade(ctx context.Context, x *readiness, run string, nss []st
 	patch := []byte(fmt.Sprintf(`{"spec":{"version":%q}}`, newVersion))
 	t0 := time.Now()
 	if err := parallel(m, r.Workers, func(i int) error {
-		_, err := r.kube.dyn.Resource(performers).Namespace(nss[i%len(nss)]).Patch(ctx, claimName(run, i), types.MergePatchType, patch, metav1.PatchOptions{})
-		return errors.Wrap(err, errPatchClaim)
+		_, err := r.kube.dyn.Resource(performers).Namespace(nss[i%len(nss)]).Patch(ctx, performerName(run, i), types.MergePatchType, patch, metav1.PatchOptions{})
+		return errors.Wrap(err, errPatchPerformer)
 	}); err != nil {
 		return nil, err
 	}
 	last := time.Now()
-	if err := waitFor(ctx, r.Timeout, fmt.Sprintf("%d claims upgraded to %s", m, newVersion), func() (bool, error) {
+	if err := waitFor(ctx, r.Timeout, fmt.Sprintf("%d Performers upgraded to %s", m, newVersion), func() (bool, error) {
 		x.mu.Lock()
 		done := len(x.upgraded)
 		x.mu.Unlock()
@@ -327,8 +328,8 @@ func (r *RunCmd) upgrade(ctx context.Context, x *readiness, run string, nss []st
 		return nil, err
 	}
 	// Keep following the slices while the old revisions drain and the
-	// claims settle.
-	if err := r.waitStable(ctx, x, "claims Ready and stable after the upgrade"); err != nil {
+	// Performers settle.
+	if err := r.waitStable(ctx, x, "Performers Ready and stable after the upgrade"); err != nil {
 		return nil, err
 	}
 	after, err := r.take(ctx)
@@ -340,7 +341,7 @@ func (r *RunCmd) upgrade(ctx context.Context, x *readiness, run string, nss []st
 	x.mu.Lock()
 	for _, at := range x.upgraded {
 		dt := at.Sub(t0)
-		up.PerClaim = append(up.PerClaim, dt)
+		up.PerPerformer = append(up.PerPerformer, dt)
 		up.AllUpgraded = max(up.AllUpgraded, dt)
 	}
 	x.mu.Unlock()

@@ -67,9 +67,9 @@ type CLI struct {
 
 	// 10, the usual provider default, is used up by 600 Ready performers at
 	// the 1 m poll alone, and every new performer needs about three
-	// observations (no pods, pending, ready): 500 claims at once queued for
-	// minutes (docs/benchmarks.md). An observation is a few cache reads and
-	// one gRPC health check, so 50 is cheap.
+	// observations (no pods, pending, ready): 500 performers at once queued
+	// for minutes (docs/benchmarks.md). An observation is a few cache reads
+	// and one gRPC health check, so 50 is cheap.
 	MaxReconcileRate int `default:"50"  help:"Maximum reconciles per second, across all PerformerEndpoints (also the number of concurrent ones)."`
 
 	WatchSelector string `default:"app=performer" help:"Label selector of the pods, Services and EndpointSlices the provider caches; PerformerEndpoints only see objects it selects."`
@@ -77,8 +77,8 @@ type CLI struct {
 	HealthCheck     bool     `default:"true" help:"Check ready pods with grpc.health.v1 (dialling pod IPs). --no-health-check turns it off for every PerformerEndpoint, for clusters where the provider cannot reach pods." negatable:""`
 	HealthCheckCIDR []string `help:"Only dial pod IPs inside these CIDRs (repeatable); any pod IP when unset." placeholder:"10.0.0.0/8"`
 
-	CrossplaneServiceAccount string        `default:"crossplane-system/crossplane" help:"Crossplane's ServiceAccount (NAMESPACE/NAME), whose permissions to compose performers are checked for claims that are not Ready."`
-	AccessCheck              time.Duration `default:"30s" help:"How often claims that are not Ready are checked for permissions Crossplane lacks (a Warning event CrossplaneAccessDenied names them); 0 turns the check off."`
+	CrossplaneServiceAccount string        `default:"crossplane-system/crossplane" help:"Crossplane's ServiceAccount (NAMESPACE/NAME), whose permission to compose each Performer that is not Ready is checked."`
+	AccessCheck              time.Duration `default:"30s" help:"How often Performers that are not Ready are checked for permissions Crossplane lacks (a Warning event CrossplaneAccessDenied on each names them); 0 turns the check off."`
 
 	MetricsAddress string `default:":8080" env:"METRICS_ADDRESS" help:"Address of the Prometheus metrics endpoint; 0 disables it."`
 	ProbeAddress   string `default:":8081" env:"PROBE_ADDRESS"   help:"Address of the /healthz and /readyz endpoints; 0 disables them."`

@@ -93,6 +93,19 @@ func (c APICounts) StoredTotal() float64 { return Total(c.Stored) }
 // RequestTotal is the number of requests of every verb.
 func (c APICounts) RequestTotal() float64 { return Total(c.Requests) }
 
+// WritesTo is the number of write requests to a resource (as Resource keys
+// it, e.g. "performers.hourglass.eigenlayer.io"), its subresources included:
+// what writing one kind of object, status and all, cost.
+func (c APICounts) WritesTo(resource string) float64 {
+	var v float64
+	for k, x := range c.Writes {
+		if k == resource || strings.HasPrefix(k, resource+"/") {
+			v += x
+		}
+	}
+	return v
+}
+
 // TopResources are the keys of m with the largest values first (ties by
 // name), at most n of them.
 func TopResources(m map[string]float64, n int) []string {

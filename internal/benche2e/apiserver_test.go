@@ -24,12 +24,12 @@ func TestAPICountsOf(t *testing.T) {
 			want: APICounts{
 				Requests: map[string]float64{"APPLY": 40, "POST": 10, "PUT": 28, "LIST": 7, "WATCH": 2},
 				Writes: map[string]float64{
-					"deployments.apps":                    50,
-					"deployments.apps/status":             25,
-					"xperformers.hourglass.eigenlayer.io": 3,
+					"deployments.apps":                   50,
+					"deployments.apps/status":            25,
+					"performers.hourglass.eigenlayer.io": 3,
 				},
-				Stored:    map[string]float64{"deployments.apps": 30, "xperformers.hourglass.eigenlayer.io": 1},
-				Conflicts: map[string]float64{"xperformers.hourglass.eigenlayer.io": 3},
+				Stored:    map[string]float64{"deployments.apps": 30, "performers.hourglass.eigenlayer.io": 1},
+				Conflicts: map[string]float64{"performers.hourglass.eigenlayer.io": 3},
 			},
 		},
 		"Empty": {
@@ -104,6 +104,37 @@ func TestTopResources(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, TopResources(tc.args.m, tc.args.n)); diff != "" {
 				t.Errorf("%s\nTopResources(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestWritesTo(t *testing.T) {
+	writes := APICounts{Writes: map[string]float64{
+		"performers.hourglass.eigenlayer.io":        2,
+		"performers.hourglass.eigenlayer.io/status": 5,
+		"xperformers.hourglass.eigenlayer.io":       7,
+		"deployments.apps":                          11,
+	}}
+	cases := map[string]struct {
+		reason   string
+		resource string
+		want     float64
+	}{
+		"WithSubresources": {
+			reason:   "The resource and its status count; a resource whose name merely ends the same does not.",
+			resource: "performers.hourglass.eigenlayer.io",
+			want:     7,
+		},
+		"None": {
+			reason:   "A resource never written counts nothing.",
+			resource: "services",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, writes.WritesTo(tc.resource)); diff != "" {
+				t.Errorf("%s\nWritesTo(%q): -want, +got:\n%s", tc.reason, tc.resource, diff)
 			}
 		})
 	}

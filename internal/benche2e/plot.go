@@ -26,7 +26,7 @@ type Series struct {
 }
 
 // PlotLatencies writes a PNG with two panels, latency on a log scale in
-// both (a milestone of 0.5 s and one of 10 s share the axis): every claim
+// both (a milestone of 0.5 s and one of 10 s share the axis): every performer
 // as a dot on its milestone's row, so a sample of 30 shows as what it is
 // rather than as a histogram of mostly empty bins; and the cumulative
 // distribution, from which percentiles read off.
@@ -40,13 +40,13 @@ func PlotLatencies(file, title string, series []Series) error {
 		return err
 	}
 	// Both panels share a range with some room either side: a log axis
-	// whose minimum equals its maximum (one claim, or equal latencies)
+	// whose minimum equals its maximum (one performer, or equal latencies)
 	// has no ticks and cannot be drawn.
 	lo, hi := xRange(series)
 	for _, p := range []*plot.Plot{dots, cum} {
 		p.X.Min, p.X.Max = lo, hi
 	}
-	// Room right of the slowest claim for the legend, which would
+	// Room right of the slowest performer for the legend, which would
 	// otherwise sit on the curves.
 	cum.X.Max = hi * 60
 	return plotting.WritePNG(file, title, dots, cum)
@@ -74,7 +74,7 @@ func seconds(d time.Duration) float64 {
 
 func dotPlot(series []Series) (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = "Each claim (log scale)"
+	p.Title.Text = "Each performer (log scale)"
 	plotting.LogX(p, "seconds after apply")
 	p.Add(plotter.NewGrid())
 	names := make([]string, len(series))
@@ -101,9 +101,9 @@ func dotPlot(series []Series) (*plot.Plot, error) {
 
 func cumulativePlot(series []Series) (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = "Cumulative (log scale): claims at or below a latency"
+	p.Title.Text = "Cumulative (log scale): performers at or below a latency"
 	p.X.Label.Text = "seconds after apply"
-	p.Y.Label.Text = "claims (%)"
+	p.Y.Label.Text = "performers (%)"
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Y.Min, p.Y.Max = 0, 100
@@ -119,8 +119,8 @@ func cumulativePlot(series []Series) (*plot.Plot, error) {
 		}
 		sorted := slices.Clone(s.Latencies)
 		slices.Sort(sorted)
-		// The empirical distribution as steps: flat until the next claim,
-		// then up by one claim's share.
+		// The empirical distribution as steps: flat until the next performer,
+		// then up by one performer's share.
 		n := float64(len(sorted))
 		xys := make(plotter.XYs, 0, 2*len(sorted))
 		for j, l := range sorted {

@@ -74,10 +74,10 @@ type Run struct {
 	Upgrade *Upgrade `json:"upgrade,omitempty"`
 }
 
-// Latency of claims applied one after the other: from the apply to each
-// milestone, per claim.
+// Latency of Performers applied one after the other: from the apply to
+// each milestone, per Performer.
 type Latency struct {
-	// Cold are the warm-up claims applied first, not in the figures.
+	// Cold are the warm-up Performers applied first, not in the figures.
 	Cold       []Milestones    `json:"cold,omitempty"`
 	N          int             `json:"n"`
 	Deployment []time.Duration `json:"deployment"`
@@ -86,7 +86,7 @@ type Latency struct {
 	Load       Load            `json:"load"`
 }
 
-// Milestones of one claim.
+// Milestones of one Performer.
 type Milestones struct {
 	Deployment time.Duration `json:"deployment"`
 	Ready      time.Duration `json:"ready"`
@@ -103,20 +103,20 @@ type Floor struct {
 	Load         Load          `json:"load"`
 }
 
-// Scale is N claims applied at once.
+// Scale is N Performers applied at once.
 type Scale struct {
 	N          int `json:"n"`
 	Namespaces int `json:"namespaces"`
-	// FirstAllReady is when every claim was Ready for the first time;
-	// AllReady when every claim was Ready and then stayed so for Stable.
+	// FirstAllReady is when every Performer was Ready for the first time;
+	// AllReady when every one was Ready and then stayed so for Stable.
 	FirstAllReady time.Duration `json:"firstAllReady"`
 	AllReady      time.Duration `json:"allReady"`
 	Stable        time.Duration `json:"stable"`
-	// Elapsed and ReadyAtEnd are set when not every claim became Ready
+	// Elapsed and ReadyAtEnd are set when not every Performer became Ready
 	// and stable in time: how long was waited, and how many were Ready.
 	Elapsed    time.Duration `json:"elapsed,omitempty"`
 	ReadyAtEnd int           `json:"readyAtEnd,omitempty"`
-	// Flaps counts claims going from Ready to not Ready; FlapReasons
+	// Flaps counts Performers going from Ready to not Ready; FlapReasons
 	// what their Ready (status/reason) and Synced conditions said then.
 	Flaps       int            `json:"flaps"`
 	FlapReasons map[string]int `json:"flapReasons,omitempty"`
@@ -130,7 +130,7 @@ type Scale struct {
 	Steady *Steady `json:"steady,omitempty"`
 }
 
-// Steady is what N Ready claims cost while nothing changes.
+// Steady is what N Ready Performers cost while nothing changes.
 type Steady struct {
 	Window      time.Duration       `json:"window"`
 	API         APICounts           `json:"api"`
@@ -143,10 +143,12 @@ type Steady struct {
 // Upgrade is a blue-green upgrade of N performers at once.
 type Upgrade struct {
 	N int `json:"n"`
-	// AllUpgraded is when the last claim showed the new version active
-	// and Ready; PerClaim each claim's time.
-	AllUpgraded time.Duration   `json:"allUpgraded"`
-	PerClaim    []time.Duration `json:"perClaim"`
+	// AllUpgraded is when the last Performer showed the new version active
+	// and Ready; PerPerformer each one's time. Its JSON name is the one of
+	// runs recorded when a performer was a claim, so those still render
+	// beside newer ones.
+	AllUpgraded  time.Duration   `json:"allUpgraded"`
+	PerPerformer []time.Duration `json:"perClaim"`
 	// SliceEvents is how many EndpointSlice changes of the performers'
 	// Services were seen; Empty how many of them left a Service without a
 	// ready endpoint; MinReady the fewest ready endpoints a Service had.
@@ -170,20 +172,20 @@ func Render(runs []Run) string {
 	}
 	b.WriteString("\n")
 	if t := latencyTable(runs); len(t.Rows) > 0 {
-		b.WriteString("### Latency, claims applied one at a time\n\n" + t.String() + "\n")
+		b.WriteString("### Latency, performers applied one at a time\n\n" + t.String() + "\n")
 		for _, r := range runs {
 			if r.Latency == nil {
 				continue
 			}
 			for i, c := range r.Latency.Cold {
-				fmt.Fprintf(&b, "- %s, warm-up claim %d (first after the stack started, not in the table): Deployment %s, Ready %s, Secret %s\n",
+				fmt.Fprintf(&b, "- %s, warm-up performer %d (first after the stack started, not in the table): Deployment %s, Ready %s, Secret %s\n",
 					r.Label, i+1, Seconds(c.Deployment), Seconds(c.Ready), Seconds(c.Secret))
 			}
 		}
 		b.WriteString("\n")
 	}
 	if t := scaleTable(runs); len(t.Rows) > 0 {
-		b.WriteString("### Claims applied at once\n\n" + t.String() + "\n")
+		b.WriteString("### Performers applied at once\n\n" + t.String() + "\n")
 		for _, r := range runs {
 			for _, s := range r.Scales {
 				if len(s.FlapReasons) == 0 {
@@ -193,17 +195,17 @@ func Render(runs []Run) string {
 				for _, k := range slices.Sorted(maps.Keys(s.FlapReasons)) {
 					why = append(why, fmt.Sprintf("%s ×%d", k, s.FlapReasons[k]))
 				}
-				fmt.Fprintf(&b, "- %s, %d claims: Ready lost %d times: %s\n", r.Label, s.N, s.Flaps, strings.Join(why, "; "))
+				fmt.Fprintf(&b, "- %s, %d performers: Ready lost %d times: %s\n", r.Label, s.N, s.Flaps, strings.Join(why, "; "))
 			}
 		}
-		b.WriteString("\nWrites by resource, per claim (requests / stored in etcd):\n\n" + writesTable(runs).String() + "\n")
+		b.WriteString("\nWrites by resource, per performer (requests / stored in etcd):\n\n" + writesTable(runs).String() + "\n")
 		b.WriteString("Processes, during the run (CPU seconds, peak RSS):\n\n" + procTable(runs).String() + "\n")
 	}
 	if t := steadyTable(runs); len(t.Rows) > 0 {
-		b.WriteString("### Steady state: Ready claims, nothing changing\n\n" + t.String() + "\n")
+		b.WriteString("### Steady state: Ready performers, nothing changing\n\n" + t.String() + "\n")
 	}
 	if t := reconcileTable(runs); len(t.Rows) > 0 {
-		b.WriteString("Reconciles per claim, by controller (Crossplane and provider), until all Ready / per minute of steady state:\n\n" + t.String() + "\n")
+		b.WriteString("Reconciles per performer, by controller (Crossplane and provider), until all Ready / per minute of steady state:\n\n" + t.String() + "\n")
 	}
 	if t := upgradeTable(runs); len(t.Rows) > 0 {
 		b.WriteString("### Blue-green upgrade of performers at once\n\n" + t.String() + "\n")
@@ -221,7 +223,7 @@ func latencyTable(runs []Run) Table {
 		for _, m := range []struct {
 			name string
 			ds   []time.Duration
-		}{{"apply → Deployment exists", l.Deployment}, {"apply → claim Ready", l.Ready}, {"apply → connection Secret exists", l.Secret}} {
+		}{{"apply → Deployment exists", l.Deployment}, {"apply → Ready", l.Ready}, {"apply → connection Secret exists", l.Secret}} {
 			s := Summarize(m.ds)
 			t.Add(r.Label, m.name, strconv.Itoa(s.N), Seconds(s.P50), Seconds(s.P90), Seconds(s.P99), Seconds(s.Max), l.Load.String())
 		}
@@ -229,7 +231,7 @@ func latencyTable(runs []Run) Table {
 	return t
 }
 
-// floorOf finds the floor measured for n claims in any run, preferring the
+// floorOf finds the floor measured for n performers in any run, preferring the
 // same run.
 func floorOf(runs []Run, self Run, n int) *Floor {
 	for _, r := range append([]Run{self}, runs...) {
@@ -243,7 +245,7 @@ func floorOf(runs []Run, self Run, n int) *Floor {
 }
 
 func scaleTable(runs []Run) Table {
-	t := Table{Header: []string{"<run", "claims", "namespaces", "all Ready (stable)", "first all Ready", "floor", "ratio to floor", "flaps", "API requests / claim", "API writes / claim", "stored writes / claim", "conflicts (409) / claim", "RunFunction / XR", "load"}}
+	t := Table{Header: []string{"<run", "performers", "namespaces", "all Ready (stable)", "first all Ready", "floor", "ratio to floor", "flaps", "API requests / performer", "API writes / performer", "stored writes / performer", "conflicts (409) / performer", "RunFunction / performer", "load"}}
 	for _, r := range runs {
 		for _, s := range r.Scales {
 			floor, ratio := "–", "–"
@@ -301,7 +303,7 @@ func writesTable(runs []Run) Table {
 }
 
 func procTable(runs []Run) Table {
-	t := Table{Header: []string{"<run", "claims"}}
+	t := Table{Header: []string{"<run", "performers"}}
 	for _, p := range Processes {
 		t.Header = append(t.Header, p+" CPU", p+" peak RSS")
 	}
@@ -323,7 +325,7 @@ func procTable(runs []Run) Table {
 }
 
 func steadyTable(runs []Run) Table {
-	t := Table{Header: []string{"<run", "claims", "window", "API writes / claim / min", "stored writes / claim / min", "RunFunction / XR / min", "<top writes (per claim per min)", "<top stored writes", "crossplane CPU", "function CPU", "provider CPU", "load"}}
+	t := Table{Header: []string{"<run", "performers", "window", "API writes / performer / min", "stored writes / performer / min", "RunFunction / performer / min", "<top writes (per performer per min)", "<top stored writes", "crossplane CPU", "function CPU", "provider CPU", "load"}}
 	for _, r := range runs {
 		for _, s := range r.Scales {
 			st := s.Steady
@@ -381,13 +383,13 @@ func reconcileTable(runs []Run) Table {
 }
 
 func upgradeTable(runs []Run) Table {
-	t := Table{Header: []string{"<run", "performers", "all upgraded", "p50", "p90", "EndpointSlice changes", "Service without ready endpoint", "fewest ready endpoints", "API writes / performer", "stored / performer", "RunFunction / XR", "load"}}
+	t := Table{Header: []string{"<run", "performers", "all upgraded", "p50", "p90", "EndpointSlice changes", "Service without ready endpoint", "fewest ready endpoints", "API writes / performer", "stored / performer", "RunFunction / performer", "load"}}
 	for _, r := range runs {
 		u := r.Upgrade
 		if u == nil {
 			continue
 		}
-		s := Summarize(u.PerClaim)
+		s := Summarize(u.PerPerformer)
 		t.Add(r.Label, strconv.Itoa(u.N), Seconds(u.AllUpgraded), Seconds(s.P50), Seconds(s.P90), strconv.Itoa(u.SliceEvents),
 			strconv.Itoa(u.Empty), strconv.Itoa(u.MinReady), PerUnit(u.API.WriteTotal(), u.N), PerUnit(u.API.StoredTotal(), u.N),
 			PerUnit(u.RunFunction, u.N), u.Load.String())

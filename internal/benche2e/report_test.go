@@ -1,6 +1,7 @@
 package benche2e
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -73,7 +74,7 @@ func sampleRuns() []Run {
 			Steady: &Steady{Window: time.Minute, API: APICounts{Writes: map[string]float64{"leases.coordination.k8s.io": 30}},
 				RunFunction: 0, Reconciles: map[string]float64{"composite/x": 100}, Procs: map[string]ProcCost{"crossplane": {CPUSeconds: 1}}, Load: load},
 		}, {N: 1000, Namespaces: 50, Elapsed: 30 * time.Minute, ReadyAtEnd: 640, Load: load}},
-		Upgrade: &Upgrade{N: 100, AllUpgraded: 20 * time.Second, PerClaim: []time.Duration{10 * time.Second, 20 * time.Second},
+		Upgrade: &Upgrade{N: 100, AllUpgraded: 20 * time.Second, PerPerformer: []time.Duration{10 * time.Second, 20 * time.Second},
 			SliceEvents: 200, Empty: 0, MinReady: 1, API: api, RunFunction: 800, Load: load},
 	}}
 }
@@ -85,13 +86,13 @@ func TestRender(t *testing.T) {
 		want   []string
 	}{
 		"Everything": {
-			reason: "Every phase renders its table, with figures per claim and the ratio to the floor of the same size.",
+			reason: "Every phase renders its table, with figures per performer and the ratio to the floor of the same size.",
 			args:   sampleRuns(),
 			want: []string{
 				`- run "after": commit abc1234, started 2026-11-22T16:00:00Z, 2 cores`,
 				"| after | apply → Deployment exists | 2 | 0.200 s | 0.400 s | 0.400 s | 0.400 s | 1.0–2.0 |",
-				"| after | apply → claim Ready | 2 | 0.900 s | 1.100 s | 1.100 s | 1.100 s | 1.0–2.0 |",
-				"- after, warm-up claim 1 (first after the stack started, not in the table): Deployment 10.0 s, Ready 11.0 s, Secret 11.0 s",
+				"| after | apply → Ready | 2 | 0.900 s | 1.100 s | 1.100 s | 1.100 s | 1.0–2.0 |",
+				"- after, warm-up performer 1 (first after the stack started, not in the table): Deployment 10.0 s, Ready 11.0 s, Secret 11.0 s",
 				"| after | 100 | 50 | 10.0 s | 9.000 s | 5.000 s | ×2.00 | 3 | 15.0 | 10.0 | 7.0 | 0.0 | 5.0 | 1.0–2.0 |",
 				"| after (floor: plain client) | 100 | 50 | 5.000 s |",
 				"| deployments.apps | 6.0 / 3.0 |",
@@ -119,6 +120,31 @@ func TestRender(t *testing.T) {
 	}
 }
 
+func TestUpgradeJSON(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		args   string
+		want   []time.Duration
+	}{
+		"RecordedAsClaims": {
+			reason: "Runs recorded when a performer was a claim name the times perClaim; they still render beside newer runs.",
+			args:   `{"n": 2, "perClaim": [1000000000, 2000000000]}`,
+			want:   []time.Duration{time.Second, 2 * time.Second},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var got Upgrade
+			if err := json.Unmarshal([]byte(tc.args), &got); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got.PerPerformer); diff != "" {
+				t.Errorf("%s\njson.Unmarshal(...).PerPerformer: -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
 func TestPlotLatencies(t *testing.T) {
 	r := sampleRuns()[0]
 	cases := map[string]struct {
@@ -129,7 +155,7 @@ func TestPlotLatencies(t *testing.T) {
 			reason: "Three milestones make a PNG with both panels.",
 			args: []Series{
 				{Name: "Deployment exists", Latencies: r.Latency.Deployment},
-				{Name: "claim Ready", Latencies: r.Latency.Ready},
+				{Name: "Performer Ready", Latencies: r.Latency.Ready},
 				{Name: "connection Secret", Latencies: r.Latency.Secret},
 			},
 		},

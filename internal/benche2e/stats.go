@@ -16,7 +16,7 @@ type Summary struct {
 // Percentile p (0 < p ≤ 100) of sorted latencies, by nearest rank: the
 // smallest latency that at least p% of them did not exceed. Nearest rank
 // never invents a value that was not measured, which matters for the small
-// samples (30 claims) of the live benchmark.
+// samples (30 performers) of the live benchmark.
 func Percentile(sorted []time.Duration, p float64) time.Duration {
 	n := len(sorted)
 	if n == 0 {

@@ -76,7 +76,7 @@ func TestSummarize(t *testing.T) {
 			want:   Summary{},
 		},
 		"Unsorted": {
-			reason: "Latencies arrive in claim order; the summary sorts a copy.",
+			reason: "Latencies arrive in performer order; the summary sorts a copy.",
 			args:   []time.Duration{ms(30), ms(10), ms(20), ms(40)},
 			want:   Summary{N: 4, Min: ms(10), P50: ms(20), P90: ms(40), P99: ms(40), Max: ms(40), Mean: ms(25)},
 		},

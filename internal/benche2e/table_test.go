@@ -44,7 +44,7 @@ func TestFormats(t *testing.T) {
 		"SecondsZero":   {reason: "Zero is zero.", got: Seconds(0), want: "0 s"},
 		"Ratio":         {reason: "A ratio to the floor.", got: Ratio(3*time.Second, 2*time.Second), want: "×1.50"},
 		"RatioNoFloor":  {reason: "No floor, no ratio.", got: Ratio(time.Second, 0), want: "–"},
-		"PerUnit":       {reason: "Per claim, one decimal.", got: PerUnit(250, 100), want: "2.5"},
+		"PerUnit":       {reason: "Per performer, one decimal.", got: PerUnit(250, 100), want: "2.5"},
 		"PerUnitNone":   {reason: "Nothing to divide by.", got: PerUnit(1, 0), want: "–"},
 		"MiB":           {reason: "Mebibytes, whole.", got: MiB(3 << 20), want: "3 MiB"},
 		"LoadAscending": {reason: "The load range, low to high.", got: Load{Start: [3]float64{3.04}, End: [3]float64{1.5}}.String(), want: "1.5–3.0"},

@@ -21,20 +21,20 @@ import (
 )
 
 const (
-	errListClaims = "cannot list Performer claims"
-	errReview     = "cannot create SubjectAccessReview"
+	errListPerformers = "cannot list Performers"
+	errReview         = "cannot create SubjectAccessReview"
 
 	// ReasonCrossplaneAccessDenied is the reason of the Warning event on a
-	// claim Crossplane cannot compose because its ServiceAccount lacks
+	// Performer Crossplane cannot compose because its ServiceAccount lacks
 	// permissions.
 	ReasonCrossplaneAccessDenied event.Reason = "CrossplaneAccessDenied"
 
-	// DefaultAccessCheckInterval is how often claims that are not Ready are
-	// checked.
+	// DefaultAccessCheckInterval is how often Performers that are not Ready
+	// are checked.
 	DefaultAccessCheckInterval = 30 * time.Second
 )
 
-// Access is one permission Crossplane needs in a claim's namespace.
+// Access is one permission Crossplane needs in a Performer's namespace.
 type Access struct {
 	Group    string
 	Resource string
@@ -56,14 +56,16 @@ func accesses(group, resource string, verbs ...string) []Access {
 	return out
 }
 
-// ComposeAccess is what Crossplane does in a claim's namespace to compose a
-// performer with the shipped Composition: manage its Deployments, Services
-// and NetworkPolicy (created, server-side applied, watched, deleted) and
-// read its pods for the function. Crossplane's own chart grants the first
-// two; package/rbac/crossplane-rbac.yaml the others.
+// ComposeAccess is what Crossplane does in a Performer's namespace to
+// compose it with the shipped Composition: manage its Deployments, Service,
+// connection Secret and NetworkPolicy (created, server-side applied,
+// watched, deleted) and read its pods for the function. Crossplane's own
+// chart grants the first three; package/rbac/crossplane-rbac.yaml the
+// others.
 var ComposeAccess = slices.Concat(
 	accesses("apps", "deployments", "get", "list", "watch", "create", "update", "patch", "delete"),
 	accesses("", "services", "get", "list", "watch", "create", "update", "patch", "delete"),
+	accesses("", "secrets", "get", "list", "watch", "create", "update", "patch", "delete"),
 	accesses("networking.k8s.io", "networkpolicies", "get", "list", "watch", "create", "update", "patch", "delete"),
 	accesses("", "pods", "get", "list", "watch"),
 )
@@ -105,15 +107,15 @@ func serviceAccountGroups(user string) []string {
 	return []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"}
 }
 
-// AccessChecker tells the owners of performer claims that are not Ready
-// when Crossplane's ServiceAccount may not compose them. Crossplane itself
-// reports a missing permission on the composite resource once, and then
-// only as an informer that never syncs, while the claim just waits; a
-// Warning event on the claim names what is missing and the fix.
+// AccessChecker tells the owners of Performers that are not Ready when
+// Crossplane's ServiceAccount may not compose them. Crossplane itself
+// reports a missing permission on the Performer once, and then only as an
+// informer that never syncs, while the Performer just waits; a Warning
+// event on the Performer names what is missing and the fix.
 type AccessChecker struct {
-	// Reader lists claims. An uncached reader: claims are listed once per
-	// interval, and the claim kind may not exist yet when the provider
-	// starts (the Configuration installs it).
+	// Reader lists Performers. An uncached reader: they are listed once per
+	// interval, and the Performer kind may not exist yet when the provider
+	// starts (the Configuration's definition makes it).
 	Reader   client.Reader
 	Reviewer Reviewer
 	Record   event.Recorder
@@ -148,20 +150,19 @@ func (c *AccessChecker) Start(ctx context.Context) error {
 // NeedLeaderElection makes only the leader emit events.
 func (c *AccessChecker) NeedLeaderElection() bool { return true }
 
-// Check reviews Crossplane's access in each namespace with a claim that is
-// not Ready, and records a Warning event on each such claim where
+// Check reviews Crossplane's access in each namespace with a Performer that
+// is not Ready, and records a Warning event on each such Performer where
 // something is missing.
 func (c *AccessChecker) Check(ctx context.Context) error {
 	l := &hourglass.PerformerList{}
 	if err := c.Reader.List(ctx, l); err != nil {
-		return errors.Wrap(err, errListClaims)
+		return errors.Wrap(err, errListPerformers)
 	}
 	// Crossplane is normally granted everything cluster-wide (its chart's
 	// ClusterRoleBinding), and then one review per permission answers for
-	// every namespace: 30 reviews per check instead of 30 per namespace
-	// with a claim that is not Ready (1,300 while 100 claims were created
-	// in 50 namespaces). Only what is missing cluster-wide is asked per
-	// namespace, where a RoleBinding may grant it.
+	// every namespace, instead of one per permission and namespace with a
+	// Performer that is not Ready. Only what is missing cluster-wide is
+	// asked per namespace, where a RoleBinding may grant it.
 	var clusterMissing []Access
 	clusterChecked := false
 	missing := map[string][]Access{}

@@ -1,7 +1,13 @@
 package provider
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -10,14 +16,19 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	kyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/yaml"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/xcrd"
+	xpv1 "github.com/crossplane/crossplane/apis/v2/apiextensions/v1"
 
 	hourglass "github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
@@ -77,15 +88,12 @@ func (e *events) WithAnnotations(...string) event.Recorder { return e }
 
 // TestAccessCheckerEnvtest runs the check against a real API server as the
 // provider's ServiceAccount with the shipped RBAC, reviewing what
-// Crossplane's ServiceAccount may do under real RBAC: first without the
-// project's ClusterRole (the claim that is not Ready gets an event naming
-// what is missing), then with it and the chart's rules (no event).
+// Crossplane's ServiceAccount may do under real RBAC: first with nothing
+// granted (the Performer that is not Ready gets an event naming what is
+// missing), then with Crossplane's own chart rules and the project's
+// ClusterRole (no event).
 func TestAccessCheckerEnvtest(t *testing.T) {
-	crd, err := testtools.ClaimCRD("../../package/xrd/xperformers.hourglass.eigenlayer.io.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := startAPIServer(t, crd)
+	api := startAPIServer(t, performerCRD(t))
 	admin := api.admin
 	asProvider, err := client.New(api.provider, client.Options{Scheme: api.scheme})
 	if err != nil {
@@ -93,12 +101,11 @@ func TestAccessCheckerEnvtest(t *testing.T) {
 	}
 
 	ctx := context.Background()
+	spec := hourglass.PerformerSpec{AVSAddress: "0x1234567890abcdef1234567890abcdef12345678", Image: "avs/performer:v1"}
 	for _, o := range []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "avs"}},
-		&hourglass.Performer{ObjectMeta: metav1.ObjectMeta{Namespace: "avs", Name: "waiting"},
-			Spec: hourglass.PerformerClaimSpec{PerformerSpec: hourglass.PerformerSpec{AVSAddress: "0x1234567890abcdef1234567890abcdef12345678", Image: "avs/performer:v1"}}},
-		&hourglass.Performer{ObjectMeta: metav1.ObjectMeta{Namespace: "avs", Name: "ready"},
-			Spec: hourglass.PerformerClaimSpec{PerformerSpec: hourglass.PerformerSpec{AVSAddress: "0x1234567890abcdef1234567890abcdef12345678", Image: "avs/performer:v1"}}},
+		&hourglass.Performer{ObjectMeta: metav1.ObjectMeta{Namespace: "avs", Name: "waiting"}, Spec: spec},
+		&hourglass.Performer{ObjectMeta: metav1.ObjectMeta{Namespace: "avs", Name: "ready"}, Spec: spec},
 	} {
 		if err := admin.Create(ctx, o); err != nil {
 			t.Fatal(err)
@@ -108,6 +115,7 @@ func TestAccessCheckerEnvtest(t *testing.T) {
 	if err := admin.Get(ctx, types.NamespacedName{Namespace: "avs", Name: "ready"}, ready); err != nil {
 		t.Fatal(err)
 	}
+	ready.Status.Ready = true
 	ready.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Available", LastTransitionTime: metav1.Now()}}
 	if err := admin.Status().Update(ctx, ready); err != nil {
 		t.Fatal(err)
@@ -128,39 +136,39 @@ func TestAccessCheckerEnvtest(t *testing.T) {
 		t.Fatalf("Check as the provider's ServiceAccount: %v", err)
 	}
 	if n := len(rec.got["avs/ready"]); n != 0 {
-		t.Errorf("the Ready claim got %d events, want none: a working performer is not checked", n)
+		t.Errorf("the Ready Performer got %d events, want none: a working performer is not checked", n)
 	}
 	got := rec.got["avs/waiting"]
 	if len(got) != 1 || got[0].Reason != ReasonCrossplaneAccessDenied || got[0].Type != event.TypeWarning {
-		t.Fatalf("the waiting claim got %+v, want one Warning %s", got, ReasonCrossplaneAccessDenied)
+		t.Fatalf("the waiting Performer got %+v, want one Warning %s", got, ReasonCrossplaneAccessDenied)
 	}
-	for _, s := range []string{"create, update, patch, delete networkpolicies.networking.k8s.io", "get, list, watch pods", "deployments.apps", "in namespace avs"} {
+	for _, s := range []string{
+		"create, update, patch, delete networkpolicies.networking.k8s.io", "get, list, watch pods",
+		"get, list, watch, create, update, patch, delete secrets", "deployments.apps", "in namespace avs",
+	} {
 		if !strings.Contains(got[0].Message, s) {
 			t.Errorf("the event does not say %q:\n%s", s, got[0].Message)
 		}
 	}
 
-	// What a real install grants: the chart's rules for Deployments and
-	// Services (here bound directly: no aggregation controller runs in
-	// envtest) and the project's ClusterRole. First the project's rules
-	// only in namespace avs (a RoleBinding), so the checker must ask per
-	// namespace for what is missing cluster-wide; a claim in another
-	// namespace still lacks them.
+	// What a real install grants: the rules of Crossplane's own chart
+	// (Deployments, Services, the connection Secret), bound directly as no
+	// aggregation controller runs in envtest, and the project's
+	// ClusterRole. First the project's rules only in namespace avs (a
+	// RoleBinding), so the checker must ask per namespace for what is
+	// missing cluster-wide; a Performer in another namespace still lacks
+	// them.
 	testtools.CreateFromFile(t, admin, "package/rbac/crossplane-rbac.yaml")
-	chart := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "chart-crossplane"}, Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get", "list", "create", "update", "patch", "delete", "watch"}},
-		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"*"}},
-	}}
+	chart := chartClusterRole(t)
 	crossplaneSA := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "crossplane-system", Name: "crossplane"}}
 	for _, o := range []client.Object{
 		chart,
 		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "chart-crossplane"}, Subjects: crossplaneSA,
-			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "chart-crossplane"}},
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: chart.Name}},
 		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "avs", Name: "crossplane:hourglass-performer"}, Subjects: crossplaneSA,
 			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "crossplane:hourglass-performer"}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "other"}},
-		&hourglass.Performer{ObjectMeta: metav1.ObjectMeta{Namespace: "other", Name: "waiting"},
-			Spec: hourglass.PerformerClaimSpec{PerformerSpec: hourglass.PerformerSpec{AVSAddress: "0x1234567890abcdef1234567890abcdef12345678", Image: "avs/performer:v1"}}},
+		&hourglass.Performer{ObjectMeta: metav1.ObjectMeta{Namespace: "other", Name: "waiting"}, Spec: spec},
 	} {
 		if err := admin.Create(ctx, o); err != nil {
 			t.Fatal(err)
@@ -174,8 +182,9 @@ func TestAccessCheckerEnvtest(t *testing.T) {
 		t.Errorf("granted in its namespace by a RoleBinding, want no event, got %+v", got)
 	}
 	other := rec.got["other/waiting"]
-	if len(other) != 1 || !strings.Contains(other[0].Message, "get, list, watch pods") || strings.Contains(other[0].Message, "deployments") {
-		t.Errorf("in a namespace without the RoleBinding, want one event naming pods and not deployments (granted cluster-wide), got %+v", other)
+	if len(other) != 1 || !strings.Contains(other[0].Message, "get, list, watch pods") ||
+		strings.Contains(other[0].Message, "deployments") || strings.Contains(other[0].Message, "secrets") {
+		t.Errorf("in a namespace without the RoleBinding, want one event naming pods and neither deployments nor secrets (the chart grants them cluster-wide), got %+v", other)
 	}
 
 	b := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "crossplane:hourglass-performer"}, Subjects: crossplaneSA,
@@ -190,6 +199,73 @@ func TestAccessCheckerEnvtest(t *testing.T) {
 	if len(rec.got) != 0 {
 		t.Errorf("with the chart's and the project's rules, want no event, got %+v", rec.got)
 	}
+}
+
+// performerCRD is the CRD Crossplane makes of the Performer definition, a
+// namespaced v2 composite, for an API server without Crossplane.
+func performerCRD(t *testing.T) *extv1.CustomResourceDefinition {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testtools.RepoRoot(t), "package", "xrd", "performers.hourglass.eigenlayer.io.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The v1 type has every field of the v2 definition, scope included.
+	xrd := &xpv1.CompositeResourceDefinition{}
+	if err := yaml.UnmarshalStrict(b, xrd); err != nil {
+		t.Fatalf("cannot parse the definition: %v", err)
+	}
+	crd, err := xcrd.ForCompositeResource(xrd)
+	if err != nil {
+		t.Fatalf("xcrd.ForCompositeResource: %v", err)
+	}
+	if crd.Spec.Scope != extv1.NamespaceScoped {
+		t.Fatalf("the Performer CRD is %s, want Namespaced", crd.Spec.Scope)
+	}
+	// Crossplane makes the XRD the CRD's owner; no XRD exists here.
+	crd.OwnerReferences = nil
+	return crd
+}
+
+// chartRulesRole is the ClusterRole of Crossplane's Helm chart that holds
+// its rules; the chart aggregates it into ClusterRole crossplane.
+const chartRulesRole = "crossplane:system:aggregate-to-crossplane"
+
+// chartClusterRole renders Crossplane's own Helm chart, from the core module
+// the local stack runs, and returns the ClusterRole holding its rules: what
+// a real install grants Crossplane, not a copy of it.
+func chartClusterRole(t *testing.T) *rbacv1.ClusterRole {
+	t.Helper()
+	helm := testtools.Bin(t, "helm")
+	list := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/crossplane/crossplane/v2")
+	list.Dir = filepath.Join(testtools.RepoRoot(t), "cluster", "tools", "crossplane-core")
+	// As cluster/cluster.mk finds the chart.
+	list.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	dir, err := list.Output()
+	if err != nil {
+		t.Fatalf("cannot find Crossplane core's module: %v", err)
+	}
+	chart := filepath.Join(strings.TrimSpace(string(dir)), "cluster", "charts", "crossplane")
+	tmp := t.TempDir()
+	render := exec.Command(helm, "template", "crossplane", chart, "--namespace", "crossplane-system", "--show-only", "templates/clusterrole.yaml")
+	render.Env = append(os.Environ(), "HELM_CACHE_HOME="+tmp, "HELM_CONFIG_HOME="+tmp, "HELM_DATA_HOME="+tmp)
+	out, err := render.Output()
+	if err != nil {
+		t.Fatalf("helm template %s: %v", chart, err)
+	}
+	d := kyaml.NewYAMLOrJSONDecoder(bytes.NewReader(out), 4096)
+	for {
+		cr := &rbacv1.ClusterRole{}
+		if err := d.Decode(cr); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("cannot parse the chart's ClusterRoles: %v\n%s", err, out)
+		}
+		if cr.Name == chartRulesRole {
+			return cr
+		}
+	}
+	t.Fatalf("the chart renders no ClusterRole %s:\n%s", chartRulesRole, out)
+	return nil
 }
 
 // countingReviewer allows what allowed says and records each question's
@@ -211,9 +287,9 @@ func TestAccessCheckerAsksClusterWideFirst(t *testing.T) {
 	if err := hourglass.AddToScheme(s); err != nil {
 		t.Fatal(err)
 	}
-	claims := make([]client.Object, 0, 4)
+	performers := make([]client.Object, 0, 4)
 	for _, ns := range []string{"a", "b", "c", "d"} {
-		claims = append(claims, &hourglass.Performer{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "waiting"}})
+		performers = append(performers, &hourglass.Performer{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "waiting"}})
 	}
 	pods := Access{Resource: "pods", Verb: "list"}
 
@@ -240,7 +316,7 @@ func TestAccessCheckerAsksClusterWideFirst(t *testing.T) {
 			r := &countingReviewer{allowed: tc.allowed, asked: map[string]int{}}
 			rec := &events{got: map[string][]event.Event{}}
 			c := &AccessChecker{
-				Reader:   fake.NewClientBuilder().WithScheme(s).WithObjects(claims...).Build(),
+				Reader:   fake.NewClientBuilder().WithScheme(s).WithObjects(performers...).Build(),
 				Reviewer: r, Record: rec, Log: logging.NewNopLogger(),
 				User: "system:serviceaccount:crossplane-system:crossplane", Need: ComposeAccess,
 			}
@@ -254,7 +330,7 @@ func TestAccessCheckerAsksClusterWideFirst(t *testing.T) {
 				t.Errorf("%s\nreviews by namespace: -want, +got:\n%s", tc.reason, diff)
 			}
 			if n := len(rec.got); n != tc.events {
-				t.Errorf("%s\nclaims with an event: %d, want %d", tc.reason, n, tc.events)
+				t.Errorf("%s\nPerformers with an event: %d, want %d", tc.reason, n, tc.events)
 			}
 		})
 	}

@@ -17,13 +17,6 @@ import (
 // so a scaled-up performer cannot make one reconcile take many timeouts.
 const MaxHealthChecks = 3
 
-// Connection detail keys the provider publishes.
-const (
-	ConnectionEndpoint = "endpoint"
-	ConnectionHost     = "host"
-	ConnectionPort     = "port"
-)
-
 // Observed is everything one observation of a PerformerEndpoint read.
 type Observed struct {
 	Namespace string
@@ -149,19 +142,15 @@ func Assess(o Observed) Assessment {
 	return Assessment{AtProvider: a, Ready: a.Healthy && (o.Params.ServiceName == "" || a.ServiceReady)}
 }
 
-// ConnectionDetails are the Service's endpoint, host and port: an executor
-// reads or mounts them. The DNS name is known before the Service has
-// endpoints, so it is published at once and never flaps.
+// ConnectionDetails are the Service's endpoint, host and port, under the
+// same keys as the performer's connection Secret: an executor reads or
+// mounts them. The DNS name is known before the Service has endpoints, so
+// it is published at once and never flaps.
 func ConnectionDetails(namespace string, p v1alpha1.PerformerEndpointParameters) map[string][]byte {
 	if p.ServiceName == "" {
 		return nil
 	}
-	host := fmt.Sprintf("%s.%s.%s", p.ServiceName, namespace, names.ClusterDomain)
-	return map[string][]byte{
-		ConnectionEndpoint: []byte(names.Endpoint(p.ServiceName, namespace, p.Port)),
-		ConnectionHost:     []byte(host),
-		ConnectionPort:     []byte(fmt.Sprintf("%d", p.Port)),
-	}
+	return names.Connection(p.ServiceName, namespace, p.Port)
 }
 
 // representative is the pod the status speaks of: a serving pod if there

@@ -53,7 +53,7 @@ func writeConfig(t *testing.T, dir, file, dependsOn string) v1.Hash {
 	t.Helper()
 	meta := "apiVersion: meta.pkg.crossplane.io/v1\nkind: Configuration\nmetadata:\n  name: configuration-performer\n" +
 		"spec:\n  crossplane:\n    version: \">=v2.4.0\"\n" + dependsOn +
-		"\n---\napiVersion: apiextensions.crossplane.io/v1\nkind: CompositeResourceDefinition\nmetadata:\n  name: xperformers.hourglass.eigenlayer.io\n"
+		"\n---\napiVersion: apiextensions.crossplane.io/v2\nkind: CompositeResourceDefinition\nmetadata:\n  name: performers.hourglass.eigenlayer.io\n"
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
 	if err := tw.WriteHeader(&tar.Header{Name: "package.yaml", Mode: 0o644, Size: int64(len(meta))}); err != nil {

@@ -112,11 +112,14 @@ type CrossplaneFields struct {
 // PerformerConfig configures the performer process. Environment variables
 // come from three places: env (the API reference's Kubernetes EnvVar list),
 // environment and environmentFrom (the original Hourglass operator's format,
-// which its executor writes). A name may be set in only one of them.
+// which its executor writes). A name may be set in only one of them. The
+// admission messages name the two places but not the variable: a message
+// expression that finds it exceeds the API server's CEL cost budget for
+// lists of this size (the function's Fatal result names it).
 //
-// +kubebuilder:validation:XValidation:rule="!has(self.env) || !has(self.environment) || self.env.all(e, !(e.name in self.environment))",messageExpression="'spec.config.env and spec.config.environment both set ' + self.env.filter(e, e.name in self.environment)[0].name + ': set each variable in one place'",reason=FieldValueDuplicate
-// +kubebuilder:validation:XValidation:rule="!has(self.env) || !has(self.environmentFrom) || self.env.all(e, self.environmentFrom.all(f, f.name != e.name))",messageExpression="'spec.config.env and spec.config.environmentFrom both set ' + self.env.filter(e, self.environmentFrom.exists(f, f.name == e.name))[0].name + ': set each variable in one place'",reason=FieldValueDuplicate
-// +kubebuilder:validation:XValidation:rule="!has(self.environment) || !has(self.environmentFrom) || self.environmentFrom.all(f, !(f.name in self.environment))",messageExpression="'spec.config.environment and spec.config.environmentFrom both set ' + self.environmentFrom.filter(f, f.name in self.environment)[0].name + ': set each variable in one place'",reason=FieldValueDuplicate
+// +kubebuilder:validation:XValidation:rule="!has(self.env) || !has(self.environment) || self.env.all(e, !(e.name in self.environment))",message="spec.config.env and spec.config.environment both set the same variable: set each variable in one place",reason=FieldValueDuplicate
+// +kubebuilder:validation:XValidation:rule="!has(self.env) || !has(self.environmentFrom) || self.env.all(e, self.environmentFrom.all(f, f.name != e.name))",message="spec.config.env and spec.config.environmentFrom both set the same variable: set each variable in one place",reason=FieldValueDuplicate
+// +kubebuilder:validation:XValidation:rule="!has(self.environment) || !has(self.environmentFrom) || self.environmentFrom.all(f, !(f.name in self.environment))",message="spec.config.environment and spec.config.environmentFrom both set the same variable: set each variable in one place",reason=FieldValueDuplicate
 type PerformerConfig struct {
 	// GRPCPort is the port the performer serves gRPC on.
 	// +optional
