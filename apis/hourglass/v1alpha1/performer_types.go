@@ -399,13 +399,6 @@ type RevisionStatus struct {
 	// Image is the full image reference the revision runs.
 	Image string `json:"image"`
 
-	// ImagePullPolicy is the container's image pull policy, as the original
-	// Hourglass operator's API has it. Unset leaves Kubernetes' default
-	// (Always for :latest or no tag, IfNotPresent otherwise).
-	// +optional
-	// +kubebuilder:validation:Enum=Always;Never;IfNotPresent
-	ImagePullPolicy corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
-
 	// Version is the spec.version the revision was made from.
 	// +optional
 	Version string `json:"version,omitempty"`
