@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -74,11 +75,15 @@ type KubernetesConfig struct {
 	ExecutorName string `json:"executor_name" yaml:"executor_name"`
 
 	// OwnerStatefulSet, when set, names the executor's StatefulSet, made
-	// the owner of every claim.
+	// the owner of every Performer.
 	OwnerStatefulSet string `json:"owner_statefulset,omitempty" yaml:"owner_statefulset,omitempty"`
 
 	// DefaultScheduling applies to performers started without scheduling.
 	DefaultScheduling *v1alpha1.SchedulingConfig `json:"default_scheduling,omitempty" yaml:"default_scheduling,omitempty"`
+
+	// DefaultImagePullPolicy applies to performers started without an
+	// image pull policy: Always, Never or IfNotPresent.
+	DefaultImagePullPolicy corev1.PullPolicy `json:"default_image_pull_policy,omitempty" yaml:"default_image_pull_policy,omitempty"`
 
 	// ServicePattern validates endpoints; see ServicePattern.
 	ServicePattern string `json:"service_pattern,omitempty" yaml:"service_pattern,omitempty"`
@@ -189,6 +194,10 @@ func (c Config) Validate() field.ErrorList {
 	if k.ExecutorName == "" {
 		errs = append(errs, field.Required(kp.Child("executor_name"), "or set "+EnvExecutorName))
 	}
+	if validatePullPolicy(k.DefaultImagePullPolicy) != nil {
+		errs = append(errs, field.NotSupported(kp.Child("default_image_pull_policy"), k.DefaultImagePullPolicy,
+			[]corev1.PullPolicy{corev1.PullAlways, corev1.PullNever, corev1.PullIfNotPresent}))
+	}
 	if k.ServicePattern != "" {
 		if _, err := ParseServicePattern(k.ServicePattern); err != nil {
 			errs = append(errs, field.Invalid(kp.Child("service_pattern"), k.ServicePattern, err.Error()))
@@ -235,11 +244,12 @@ func (c Config) ManagerOptions() (ManagerOptions, error) {
 		return ManagerOptions{}, err
 	}
 	o := ManagerOptions{
-		Namespace:         k.Namespace,
-		Executor:          k.ExecutorName,
-		DefaultScheduling: k.DefaultScheduling,
-		ServicePattern:    k.ServicePattern,
-		Client:            ClientOptions{Transport: t},
+		Namespace:              k.Namespace,
+		Executor:               k.ExecutorName,
+		DefaultScheduling:      k.DefaultScheduling,
+		DefaultImagePullPolicy: k.DefaultImagePullPolicy,
+		ServicePattern:         k.ServicePattern,
+		Client:                 ClientOptions{Transport: t},
 	}
 	// Validate has parsed the durations.
 	o.StartTimeout, _ = parseDuration(k.StartTimeout)

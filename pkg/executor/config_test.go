@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
@@ -19,6 +20,7 @@ kubernetes:
   owner_statefulset: executor
   service_pattern: "performer-{name}.{namespace}.svc.cluster.local:{port}"
   start_timeout: 2m
+  default_image_pull_policy: IfNotPresent
   default_scheduling:
     nodeSelector:
       node.kubernetes.io/os: bottlerocket
@@ -44,8 +46,9 @@ func TestParseConfig(t *testing.T) {
 			yaml:   fullConfig,
 			want: want{cfg: Config{PerformerMode: ModeKubernetes, Kubernetes: &KubernetesConfig{
 				Namespace: "from-file", ExecutorName: "executor-0", OwnerStatefulSet: "executor",
-				ServicePattern: "performer-{name}.{namespace}.svc.cluster.local:{port}",
-				StartTimeout:   "2m",
+				ServicePattern:         "performer-{name}.{namespace}.svc.cluster.local:{port}",
+				StartTimeout:           "2m",
+				DefaultImagePullPolicy: corev1.PullIfNotPresent,
 				DefaultScheduling: &v1alpha1.SchedulingConfig{
 					NodeSelector: map[string]string{"node.kubernetes.io/os": "bottlerocket"},
 					RuntimeClass: ptr.To("gvisor"),
@@ -62,8 +65,9 @@ func TestParseConfig(t *testing.T) {
 			},
 			want: want{cfg: Config{PerformerMode: ModeKubernetes, Kubernetes: &KubernetesConfig{
 				Namespace: "from-env", ExecutorName: "executor-1", OwnerStatefulSet: "executor",
-				ServicePattern: "perf-{name}.{namespace}.svc.example.org:{port}",
-				StartTimeout:   "2m",
+				ServicePattern:         "perf-{name}.{namespace}.svc.example.org:{port}",
+				StartTimeout:           "2m",
+				DefaultImagePullPolicy: corev1.PullIfNotPresent,
 				DefaultScheduling: &v1alpha1.SchedulingConfig{
 					NodeSelector: map[string]string{"node.kubernetes.io/os": "bottlerocket"},
 					RuntimeClass: ptr.To("gvisor"),
@@ -91,6 +95,7 @@ performer_mode: kubernetes
 kubernetes:
   service_pattern: "performer-{name}:{port}"
   upgrade_timeout: soon
+  default_image_pull_policy: Sometimes
   grpc:
     transport: plaintext
     ca_file: /etc/ca.pem
@@ -98,11 +103,12 @@ kubernetes:
 			want: want{
 				cfg: Config{PerformerMode: ModeKubernetes, Kubernetes: &KubernetesConfig{
 					ServicePattern: "performer-{name}:{port}", UpgradeTimeout: "soon",
-					GRPC: GRPCConfig{Transport: TransportNamePlaintext, CAFile: "/etc/ca.pem"},
+					DefaultImagePullPolicy: "Sometimes",
+					GRPC:                   GRPCConfig{Transport: TransportNamePlaintext, CAFile: "/etc/ca.pem"},
 				}},
 				fields: []string{
-					"kubernetes.executor_name", "kubernetes.grpc.ca_file", "kubernetes.namespace",
-					"kubernetes.service_pattern", "kubernetes.upgrade_timeout",
+					"kubernetes.default_image_pull_policy", "kubernetes.executor_name", "kubernetes.grpc.ca_file",
+					"kubernetes.namespace", "kubernetes.service_pattern", "kubernetes.upgrade_timeout",
 				},
 			},
 		},
@@ -150,7 +156,7 @@ func TestManagerOptions(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ManagerOptions: %v", err)
 	}
-	if o.Namespace != "from-file" || o.Executor != "executor-0" || o.StartTimeout != 2*time.Minute || o.DefaultScheduling == nil {
+	if o.Namespace != "from-file" || o.Executor != "executor-0" || o.StartTimeout != 2*time.Minute || o.DefaultScheduling == nil || o.DefaultImagePullPolicy != corev1.PullIfNotPresent {
 		t.Errorf("ManagerOptions: got %+v", o)
 	}
 	if o.Client.Transport != Plaintext() {

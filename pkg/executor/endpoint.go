@@ -14,13 +14,15 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
+	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
 )
 
-// Keys of a Performer's connection Secret.
+// Keys of a Performer's connection Secret (see ConnectionSecretName), for
+// executors that cannot import the platform's internal naming rules.
 const (
-	ConnectionKeyEndpoint = "endpoint"
-	ConnectionKeyHost     = "host"
-	ConnectionKeyPort     = "port"
+	ConnectionKeyEndpoint = names.ConnectionEndpoint
+	ConnectionKeyHost     = names.ConnectionHost
+	ConnectionKeyPort     = names.ConnectionPort
 )
 
 const (
@@ -39,25 +41,25 @@ func (e *EndpointNotReadyError) Error() string {
 	return fmt.Sprintf(errFmtNotReady, e.Namespace, e.Name)
 }
 
-// endpoint reads a claim's endpoint: status.grpcEndpoint, which the
-// composition always writes once the Service exists, else the connection
-// Secret the provider publishes (key endpoint, or host and port). It is
-// never assembled from a name pattern.
+// endpoint reads a Performer's endpoint: status.grpcEndpoint, which the
+// function writes from its first composition on, else the connection Secret
+// it composes (key endpoint, or host and port), which may be applied before
+// the status is written. It is never assembled from a name pattern.
 func (m *KubernetesPerformerManager) endpoint(ctx context.Context, p *v1alpha1.Performer) (string, error) {
 	if ep := p.Status.GRPCEndpoint; ep != "" {
 		return ep, m.validate(p, ep)
 	}
-	ref := p.Spec.WriteConnectionSecretToRef
-	if ref == nil {
-		return "", &EndpointNotReadyError{Namespace: p.Namespace, Name: p.Name}
+	name := p.Status.ConnectionSecretName
+	if name == "" {
+		name = names.ConnectionSecret(p.Name)
 	}
 	s := &corev1.Secret{}
-	err := m.client.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: ref.Name}, s)
+	err := m.client.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: name}, s)
 	if kerrors.IsNotFound(err) {
 		return "", &EndpointNotReadyError{Namespace: p.Namespace, Name: p.Name}
 	}
 	if err != nil {
-		return "", errors.Wrapf(err, errFmtGetSecret, p.Namespace, ref.Name, p.Name)
+		return "", errors.Wrapf(err, errFmtGetSecret, p.Namespace, name, p.Name)
 	}
 	ep := string(s.Data[ConnectionKeyEndpoint])
 	if ep == "" {
@@ -79,10 +81,10 @@ func (m *KubernetesPerformerManager) validate(p *v1alpha1.Performer, ep string) 
 
 // ServicePattern is the executor's PERFORMER_SERVICE_PATTERN, e.g.
 // "performer-{name}.{namespace}.svc.cluster.local:{port}". The manager uses
-// it only to validate endpoints read from claims, catching an executor
+// it only to validate endpoints read from Performers, catching an executor
 // pointed at a cluster whose platform composes Services differently. It
 // never builds an endpoint: the platform may shorten long Service names, and
-// only the claim's status says what it composed.
+// only the Performer's status says what it composed.
 type ServicePattern struct {
 	raw string
 }

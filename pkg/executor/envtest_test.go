@@ -2,15 +2,16 @@ package executor
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
@@ -18,20 +19,28 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/xcrd"
+	xpv1 "github.com/crossplane/crossplane/apis/v2/apiextensions/v1"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
-	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
+	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
 )
 
 // The manager's tests run against a real kube-apiserver and etcd (envtest)
-// with the Performer claim CRD Crossplane derives from the committed
-// definition. No Crossplane runs: the tests write the status the platform
-// would write, which is what the manager's waiting logic reads.
+// with the Performer CRD Crossplane derives from the committed definition.
+// No Crossplane runs: the tests write the status the platform would write,
+// which is what the manager's waiting logic reads, and play the garbage
+// collector's part in a foreground deletion.
 
 const (
-	xrdPath = "../../package/xrd/xperformers.hourglass.eigenlayer.io.yaml"
+	xrdPath = "../../package/xrd/performers.hourglass.eigenlayer.io.yaml"
+	// xrdAPIVersion is the definition's API: Crossplane v2, whose
+	// namespaced composites have no claim.
+	xrdAPIVersion = "apiextensions.crossplane.io/v2"
 	// envRequireTools makes missing binaries a failure instead of a skip.
 	envRequireTools = "HOURGLASS_REQUIRE_TOOLS"
 )
@@ -75,7 +84,7 @@ func startEnv() (*envtest.Environment, error) {
 			return nil, errors.Errorf("no %s in %s (KUBEBUILDER_ASSETS); build it with: bash cluster/tools/build.sh etcd; bash cluster/tools/build.sh kubernetes", b, dir)
 		}
 	}
-	crd, err := testtools.ClaimCRD(xrdPath)
+	crd, err := performerCRD(xrdPath)
 	if err != nil {
 		return nil, err
 	}
@@ -90,6 +99,31 @@ func startEnv() (*envtest.Environment, error) {
 		return nil, errors.Wrap(err, "cannot start envtest")
 	}
 	return env, nil
+}
+
+// performerCRD is the CRD Crossplane makes of the v2 definition in the file
+// at path. The v1 type of the definition has every field of v2 (scope
+// included), and it is the type xcrd derives CRDs from.
+func performerCRD(path string) (*extv1.CustomResourceDefinition, error) {
+	b, err := os.ReadFile(path) //nolint:gosec // The definition of this repository.
+	if err != nil {
+		return nil, errors.Wrap(err, "cannot read the definition")
+	}
+	xrd := &xpv1.CompositeResourceDefinition{}
+	if err := yaml.UnmarshalStrict(b, xrd); err != nil {
+		return nil, errors.Wrap(err, "cannot parse the definition")
+	}
+	if xrd.APIVersion != xrdAPIVersion || ptr.Deref(xrd.Spec.Scope, "") != xpv1.CompositeResourceScopeNamespaced || xrd.Spec.ClaimNames != nil {
+		return nil, errors.Errorf("%s: want a namespaced %s definition without claim names, got %s scope %v claim names %v",
+			path, xrdAPIVersion, xrd.APIVersion, ptr.Deref(xrd.Spec.Scope, ""), xrd.Spec.ClaimNames)
+	}
+	crd, err := xcrd.ForCompositeResource(xrd)
+	if err != nil {
+		return nil, errors.Wrap(err, "cannot make the composite CRD")
+	}
+	// Crossplane makes the definition the CRD's owner; none exists here.
+	crd.OwnerReferences = nil
+	return crd, nil
 }
 
 // needAPIServer skips the test when envtest could not start, or fails it
@@ -137,8 +171,8 @@ type platform struct {
 	ns string
 }
 
-// waitClaim waits until the claim exists and returns it.
-func (pl *platform) waitClaim(name string) *v1alpha1.Performer {
+// waitPerformer waits until the Performer exists and returns it.
+func (pl *platform) waitPerformer(name string) *v1alpha1.Performer {
 	pl.t.Helper()
 	p := &v1alpha1.Performer{}
 	deadline := time.Now().Add(30 * time.Second)
@@ -148,29 +182,29 @@ func (pl *platform) waitClaim(name string) *v1alpha1.Performer {
 			return p
 		}
 		if !kerrors.IsNotFound(err) || time.Now().After(deadline) {
-			pl.t.Fatalf("claim %s/%s: %v", pl.ns, name, err)
+			pl.t.Fatalf("performer %s/%s: %v", pl.ns, name, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// waitSpec waits until the claim's spec satisfies ok.
+// waitSpec waits until the Performer's spec satisfies ok.
 func (pl *platform) waitSpec(name string, ok func(*v1alpha1.Performer) bool) {
 	pl.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for !ok(pl.waitClaim(name)) {
+	for !ok(pl.waitPerformer(name)) {
 		if time.Now().After(deadline) {
-			pl.t.Fatalf("claim %s/%s: spec never reached the expected state", pl.ns, name)
+			pl.t.Fatalf("performer %s/%s: spec never reached the expected state", pl.ns, name)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// setStatus changes the claim's status as the platform would.
+// setStatus changes the Performer's status as the platform would.
 func (pl *platform) setStatus(name string, fn func(s *v1alpha1.PerformerStatus)) {
 	pl.t.Helper()
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		p := pl.waitClaim(name)
+		p := pl.waitPerformer(name)
 		fn(&p.Status)
 		return pl.c.Status().Update(context.Background(), p)
 	})
@@ -179,10 +213,58 @@ func (pl *platform) setStatus(name string, fn func(s *v1alpha1.PerformerStatus))
 	}
 }
 
+// collect plays the garbage collector for a Performer deleted in the
+// foreground: it waits until the Performer is being deleted and holds the
+// foregroundDeletion finalizer, then removes it, as the collector does once
+// every composed object blocking the deletion is gone (none exists here).
+// A Performer deleted without foreground propagation fails the test.
+func (pl *platform) collect(name string) {
+	pl.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		p := &v1alpha1.Performer{}
+		err := pl.c.Get(context.Background(), types.NamespacedName{Namespace: pl.ns, Name: name}, p)
+		if kerrors.IsNotFound(err) {
+			pl.t.Fatalf("performer %s/%s was deleted without foreground propagation: nothing composed would have blocked it", pl.ns, name)
+		}
+		if err != nil {
+			pl.t.Fatalf("performer %s/%s: %v", pl.ns, name, err)
+		}
+		if p.DeletionTimestamp != nil {
+			if !slices.Contains(p.Finalizers, metav1.FinalizerDeleteDependents) {
+				pl.t.Fatalf("performer %s/%s is being deleted without the %s finalizer: got %v", pl.ns, name, metav1.FinalizerDeleteDependents, p.Finalizers)
+			}
+			p.Finalizers = slices.DeleteFunc(p.Finalizers, func(f string) bool { return f == metav1.FinalizerDeleteDependents })
+			err := pl.c.Update(context.Background(), p)
+			if err == nil || kerrors.IsNotFound(err) {
+				return
+			}
+			if !kerrors.IsConflict(err) {
+				pl.t.Fatalf("remove the %s finalizer of %s/%s: %v", metav1.FinalizerDeleteDependents, pl.ns, name, err)
+			}
+		}
+		if time.Now().After(deadline) {
+			pl.t.Fatalf("performer %s/%s was never deleted", pl.ns, name)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // serviceEndpoint is what the platform writes to status.grpcEndpoint for a
-// claim. Only the platform stand-in formats it; the manager reads it.
+// Performer. Only the platform stand-in builds it; the manager reads it.
 func serviceEndpoint(ns, name string) string {
-	return fmt.Sprintf("performer-%s.%s.svc.cluster.local:9090", name, ns)
+	return names.Endpoint(names.Service(name), ns, 9090)
+}
+
+// setReady writes readiness as the platform does: status.ready from the
+// function, and Crossplane's Ready condition, both on the Performer.
+func setReady(s *v1alpha1.PerformerStatus, ready bool) {
+	s.Ready = ready
+	c := metav1.Condition{Type: string(xpv2.TypeReady), Status: metav1.ConditionTrue, Reason: string(xpv2.ReasonAvailable)}
+	if !ready {
+		c.Status, c.Reason = metav1.ConditionFalse, string(xpv2.ReasonUnavailable)
+	}
+	meta.SetStatusCondition(&s.Conditions, c)
 }
 
 func condition(typ, reason, msg string, at time.Time) metav1.Condition {

@@ -5,8 +5,10 @@ import (
 	"log"
 
 	performerv1 "github.com/Layr-Labs/protocol-apis/gen/protos/eigenlayer/hourglass/v1/performer"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 
+	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/pkg/executor"
 )
 
@@ -44,7 +46,21 @@ func Example() {
 	log.Printf("adopted %d performers", len(running))
 
 	const avs = "0x1234567890abcdef1234567890abcdef12345678"
-	p, err := m.StartPerformer(ctx, executor.PerformerRequest{AVSAddress: avs, Image: "myavs/performer:v1.0.0", Version: "v1.0.0"})
+	p, err := m.StartPerformer(ctx, executor.PerformerRequest{
+		AVSAddress: avs, Image: "myavs/performer:v1.0.0", Version: "v1.0.0",
+		// The rest of the Performer spec, e.g. the environment in the
+		// original Hourglass operator's format.
+		Spec: v1alpha1.PerformerSpec{
+			ImagePullPolicy: corev1.PullIfNotPresent,
+			Config: v1alpha1.PerformerConfig{
+				Environment: map[string]string{"LOG_LEVEL": "info"},
+				EnvironmentFrom: []v1alpha1.EnvironmentFromSource{{
+					Name:      "RPC_URL",
+					ValueFrom: v1alpha1.EnvironmentValueSource{SecretKeyRef: &v1alpha1.KeySelector{Name: "myavs", Key: "rpc-url"}},
+				}},
+			},
+		},
+	})
 	if err != nil {
 		log.Fatal(err) // A ConditionError carries the performer's own reason.
 	}

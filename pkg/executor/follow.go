@@ -15,7 +15,7 @@ import (
 	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
 )
 
-// FollowUpgrades watches the executor's claims until ctx ends and switches
+// FollowUpgrades watches the executor's Performers until ctx ends and switches
 // a performer's client over to a fresh connection whenever its active
 // revision or endpoint changes: upgrades made by someone else than this
 // manager (GitOps, another executor replica, kubectl) reach the client as
@@ -43,18 +43,18 @@ func (m *KubernetesPerformerManager) FollowUpgrades(ctx context.Context) error {
 	return err
 }
 
-// follow switches a client over when its claim's active revision or
-// endpoint moved since the client last saw it.
+// follow switches a client over when its Performer's active revision or
+// endpoint moved since the client last saw it and the performer serves.
 func (m *KubernetesPerformerManager) follow(ctx context.Context, p *v1alpha1.Performer) {
 	m.mu.Lock()
 	k, ok := m.performers[strings.ToLower(p.Spec.AVSAddress)]
 	m.mu.Unlock()
-	if !ok || p.Status.Phase != v1alpha1.PhaseRunning {
+	if !ok || !serving(p) {
 		return
 	}
 	prev := k.Performer()
 	if prev == nil || (revisionOf(prev) == revisionOf(p) && prev.Status.GRPCEndpoint == p.Status.GRPCEndpoint) {
-		k.setClaim(p)
+		k.setPerformer(p)
 		return
 	}
 	ep, err := m.endpoint(ctx, p)
@@ -63,10 +63,9 @@ func (m *KubernetesPerformerManager) follow(ctx context.Context, p *v1alpha1.Per
 	}
 	// A refused switch-over (the new revision is not healthy for this
 	// executor) keeps calls on the connection that works, and the client
-	// keeps its old view of the claim, so the claim's next change tries
-	// again.
+	// keeps its old view of the Performer, so its next change tries again.
 	if k.SwitchOver(ctx, ep) == nil {
-		k.setClaim(p)
+		k.setPerformer(p)
 	}
 }
 

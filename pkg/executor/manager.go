@@ -31,12 +31,13 @@ const (
 	errNoNamespace     = "a namespace is required"
 	errNoExecutor      = "an executor name is required"
 	errNoImage         = "an image is required"
+	errFmtPullPolicy   = "image pull policy %q is not one of Always, Never, IfNotPresent"
 	errNoClient        = "a Kubernetes client is required"
 	errNewClientK8s    = "cannot create Kubernetes client"
 	errScheme          = "cannot build the client scheme"
 	errFmtGet          = "cannot get performer %s/%s"
 	errFmtCreate       = "cannot create performer %s/%s"
-	errFmtUpdate       = "cannot update performer %s/%s"
+	errFmtPatch        = "cannot patch performer %s/%s"
 	errFmtDelete       = "cannot delete performer %s/%s"
 	errFmtList         = "cannot list performers of executor %s in namespace %s"
 	errFmtNotOurs      = "performer %s/%s exists but belongs to executor %q and AVS %q, not executor %q and AVS %q"
@@ -60,15 +61,15 @@ type ManagerOptions struct {
 	// elsewhere.
 	Namespace string
 
-	// Executor names this executor. Claim names are derived from it and
-	// the AVS address, and claims are labelled with it: an executor
-	// restarted under the same name adopts its performers. Use something
-	// stable, e.g. the StatefulSet pod's name.
+	// Executor names this executor. Performer names are derived from it
+	// and the AVS address, and Performers are labelled with it: an
+	// executor restarted under the same name adopts its performers. Use
+	// something stable, e.g. the StatefulSet pod's name.
 	Executor string
 
-	// Owner, when set, becomes the owner reference of every claim (e.g.
-	// the executor's StatefulSet, see OwnerStatefulSet), so deleting the
-	// executor deletes its performers. It does not block the owner's
+	// Owner, when set, becomes the owner reference of every Performer
+	// (e.g. the executor's StatefulSet, see OwnerStatefulSet), so deleting
+	// the executor deletes its performers. It does not block the owner's
 	// deletion.
 	Owner *metav1.OwnerReference
 
@@ -76,8 +77,12 @@ type ManagerOptions struct {
 	// scheduling of its own.
 	DefaultScheduling *v1alpha1.SchedulingConfig
 
-	// ServicePattern, when set, validates every endpoint read from a claim
-	// (see ServicePattern). It never builds one.
+	// DefaultImagePullPolicy is used for performers whose request has no
+	// image pull policy of its own; empty leaves Kubernetes' default.
+	DefaultImagePullPolicy corev1.PullPolicy
+
+	// ServicePattern, when set, validates every endpoint read from a
+	// Performer (see ServicePattern). It never builds one.
 	ServicePattern string
 
 	// StartTimeout bounds StartPerformer's wait for a running performer;
@@ -88,7 +93,7 @@ type ManagerOptions struct {
 	// DefaultUpgradeTimeout.
 	UpgradeTimeout time.Duration
 
-	// StopTimeout bounds StopPerformer's wait for the claim to be gone;
+	// StopTimeout bounds StopPerformer's wait for the Performer to be gone;
 	// zero takes DefaultStopTimeout, negative does not wait.
 	StopTimeout time.Duration
 
@@ -103,7 +108,7 @@ type ManagerOptions struct {
 // PerformerRequest asks for a performer.
 type PerformerRequest struct {
 	// AVSAddress is the AVS the performer serves; with the executor's name
-	// it names the claim.
+	// it names the Performer.
 	AVSAddress string
 
 	// Image and Version of the performer. Version must equal the image's
@@ -111,25 +116,32 @@ type PerformerRequest struct {
 	Image   string
 	Version string
 
-	// Spec holds the rest of the Performer spec: config, resources,
-	// scheduling, hardware requirements, pull secrets. Its AVSAddress,
-	// Image and Version are replaced by the fields above.
+	// Spec holds the rest of the Performer spec: the image pull policy,
+	// config (environment variables from config.environment,
+	// config.environmentFrom and config.env, each name in one of them
+	// only), resources, scheduling, hardware requirements, pull secrets,
+	// and in Crossplane the Composition (revision or channel) to compose
+	// with. Its AVSAddress, Image and Version are replaced by the fields
+	// above. Of Crossplane, only the fields set are written: Crossplane
+	// sets the others itself.
 	Spec v1alpha1.PerformerSpec
 
-	// Labels are added to the claim, beside the executor's own.
+	// Labels are added to the Performer, beside the executor's own.
 	Labels map[string]string
 }
 
-// KubernetesPerformerManager runs an executor's performers as Performer
-// claims in one namespace and keeps a gRPC client for each.
+// KubernetesPerformerManager runs an executor's performers as Performers
+// (namespaced Crossplane composites) in one namespace and keeps a gRPC
+// client for each.
 type KubernetesPerformerManager struct {
-	client    client.WithWatch
-	namespace string
-	executor  string
-	owner     *metav1.OwnerReference
-	defaults  *v1alpha1.SchedulingConfig
-	pattern   *ServicePattern
-	pool      *Pool
+	client     client.WithWatch
+	namespace  string
+	executor   string
+	owner      *metav1.OwnerReference
+	defaults   *v1alpha1.SchedulingConfig
+	pullPolicy corev1.PullPolicy
+	pattern    *ServicePattern
+	pool       *Pool
 
 	startTimeout, upgradeTimeout, stopTimeout time.Duration
 
@@ -174,12 +186,16 @@ func NewKubernetesPerformerManager(c client.WithWatch, o ManagerOptions) (*Kuber
 	case o.Executor == "":
 		return nil, errors.New(errNoExecutor)
 	}
+	if err := validatePullPolicy(o.DefaultImagePullPolicy); err != nil {
+		return nil, err
+	}
 	m := &KubernetesPerformerManager{
 		client:         c,
 		namespace:      o.Namespace,
 		executor:       o.Executor,
 		owner:          o.Owner,
 		defaults:       o.DefaultScheduling,
+		pullPolicy:     o.DefaultImagePullPolicy,
 		pool:           o.Pool,
 		startTimeout:   orDefault(o.StartTimeout, DefaultStartTimeout),
 		upgradeTimeout: orDefault(o.UpgradeTimeout, DefaultUpgradeTimeout),
@@ -236,7 +252,7 @@ func (m *KubernetesPerformerManager) Pool() *Pool { return m.pool }
 // Namespace is where the manager runs performers.
 func (m *KubernetesPerformerManager) Namespace() string { return m.namespace }
 
-// Executor is the name the manager's claims are labelled with.
+// Executor is the name the manager's Performers are labelled with.
 func (m *KubernetesPerformerManager) Executor() string { return m.executor }
 
 func (m *KubernetesPerformerManager) labels(avs string) map[string]string {
@@ -246,7 +262,7 @@ func (m *KubernetesPerformerManager) labels(avs string) map[string]string {
 	}
 }
 
-// owns reports whether the claim was made by this executor for avs.
+// owns reports whether the Performer was made by this executor for avs.
 func (m *KubernetesPerformerManager) owns(p *v1alpha1.Performer, avs string) bool {
 	return p.Labels[LabelExecutor] == names.LabelValue(m.executor) && strings.EqualFold(p.Spec.AVSAddress, avs)
 }
@@ -268,15 +284,30 @@ func (m *KubernetesPerformerManager) desiredSpec(req PerformerRequest) (v1alpha1
 	if s.Scheduling == nil && m.defaults != nil {
 		s.Scheduling = m.defaults.DeepCopy()
 	}
+	if s.ImagePullPolicy == "" {
+		s.ImagePullPolicy = m.pullPolicy
+	}
 	return s, nil
 }
 
-// StartPerformer creates the executor's claim for req.AVSAddress, or
-// updates its spec when it exists, then waits (up to StartTimeout) until the
-// performer runs and has an endpoint. It fails at once with a ConditionError
-// when the performer reports Degraded during the wait. A spec change to a
-// running performer rolls out by blue-green in the background; use
-// UpgradePerformer to wait for a new version.
+// validatePullPolicy checks an executor-wide default when the executor
+// starts rather than at its first performer; empty is valid (Kubernetes'
+// default). A request's own policy is left to the API server.
+func validatePullPolicy(p corev1.PullPolicy) error {
+	switch p {
+	case "", corev1.PullAlways, corev1.PullNever, corev1.PullIfNotPresent:
+		return nil
+	}
+	return errors.Errorf(errFmtPullPolicy, p)
+}
+
+// StartPerformer creates the executor's Performer for req.AVSAddress, or
+// patches its spec when it exists, then waits (up to StartTimeout) until
+// the performer serves: status.ready and the Ready condition are true and
+// it has an endpoint. It fails at once with a ConditionError when the
+// performer reports Degraded during the wait. A spec change to a serving
+// performer rolls out by blue-green in the background while the previous
+// revision keeps serving; use UpgradePerformer to wait for a new version.
 func (m *KubernetesPerformerManager) StartPerformer(ctx context.Context, req PerformerRequest) (*KubernetesAVSPerformer, error) {
 	spec, err := m.desiredSpec(req)
 	if err != nil {
@@ -289,14 +320,14 @@ func (m *KubernetesPerformerManager) StartPerformer(ctx context.Context, req Per
 	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		err := m.client.Get(ctx, types.NamespacedName{Namespace: m.namespace, Name: name}, p)
 		if kerrors.IsNotFound(err) {
-			p = m.newClaim(name, spec, req.Labels)
+			p = m.newPerformer(name, spec, req.Labels)
 			err = m.client.Create(ctx, p)
 			if kerrors.IsAlreadyExists(err) {
 				// Made by another instance of this executor in the
-				// meantime: update it instead.
+				// meantime: patch it instead.
 				return kerrors.NewConflict(v1alpha1.SchemeGroupVersion.WithResource("performers").GroupResource(), name, err)
 			}
-			// Everything this claim reports belongs to this start.
+			// Everything this Performer reports belongs to this start.
 			since = time.Time{}
 			return errors.Wrapf(err, errFmtCreate, m.namespace, name)
 		}
@@ -307,13 +338,14 @@ func (m *KubernetesPerformerManager) StartPerformer(ctx context.Context, req Per
 			return errors.Errorf(errFmtNotOurs, m.namespace, name, p.Labels[LabelExecutor], p.Spec.AVSAddress, m.executor, req.AVSAddress)
 		}
 		if p.DeletionTimestamp != nil {
-			// Updating a claim on its way out would not bring it back.
+			// Patching a Performer on its way out would not bring it back.
 			return errors.Errorf(errFmtDeleting, m.namespace, name)
 		}
+		before := p.DeepCopy()
 		if !m.update(p, spec, req.Labels) {
 			return nil
 		}
-		return errors.Wrapf(m.client.Update(ctx, p), errFmtUpdate, m.namespace, name)
+		return errors.Wrapf(m.patch(ctx, before, p), errFmtPatch, m.namespace, name)
 	})
 	if err != nil {
 		return nil, err
@@ -329,19 +361,10 @@ func (m *KubernetesPerformerManager) StartPerformer(ctx context.Context, req Per
 	return m.track(p), nil
 }
 
-func (m *KubernetesPerformerManager) newClaim(name string, spec v1alpha1.PerformerSpec, extra map[string]string) *v1alpha1.Performer {
+func (m *KubernetesPerformerManager) newPerformer(name string, spec v1alpha1.PerformerSpec, extra map[string]string) *v1alpha1.Performer {
 	p := &v1alpha1.Performer{
 		ObjectMeta: metav1.ObjectMeta{Namespace: m.namespace, Name: name, Labels: map[string]string{}},
-		Spec: v1alpha1.PerformerClaimSpec{
-			PerformerSpec: spec,
-			ClaimFields: v1alpha1.ClaimFields{
-				WriteConnectionSecretToRef: &corev1.LocalObjectReference{Name: ConnectionSecretName(name)},
-				// Keep the claim until its composite and everything
-				// composed are gone, so a finished StopPerformer means
-				// the performer is really removed.
-				CompositeDeletePolicy: ptr.To("Foreground"),
-			},
-		},
+		Spec:       spec,
 	}
 	for k, v := range extra {
 		p.Labels[k] = v
@@ -355,8 +378,8 @@ func (m *KubernetesPerformerManager) newClaim(name string, spec v1alpha1.Perform
 	return p
 }
 
-// update sets the desired spec and labels on an existing claim, keeping
-// the fields Crossplane owns, and reports whether anything changed.
+// update sets the desired spec and labels on an existing Performer,
+// keeping the fields Crossplane sets, and reports whether anything changed.
 func (m *KubernetesPerformerManager) update(p *v1alpha1.Performer, spec v1alpha1.PerformerSpec, extra map[string]string) bool {
 	before := p.DeepCopy()
 	// The API server defaults the gRPC port; leave it alone when the
@@ -365,14 +388,12 @@ func (m *KubernetesPerformerManager) update(p *v1alpha1.Performer, spec v1alpha1
 		spec.Config.GRPCPort = p.Spec.Config.GRPCPort
 	}
 	// An address in other letter case (EIP-55 checksum or not) is the
-	// same AVS: keep the spelling the claim has.
+	// same AVS: keep the spelling the Performer has.
 	if strings.EqualFold(spec.AVSAddress, p.Spec.AVSAddress) {
 		spec.AVSAddress = p.Spec.AVSAddress
 	}
-	p.Spec.PerformerSpec = spec
-	if p.Spec.WriteConnectionSecretToRef == nil {
-		p.Spec.WriteConnectionSecretToRef = &corev1.LocalObjectReference{Name: ConnectionSecretName(p.Name)}
-	}
+	spec.Crossplane = overlayCrossplane(p.Spec.Crossplane, spec.Crossplane)
+	p.Spec = spec
 	if p.Labels == nil {
 		p.Labels = map[string]string{}
 	}
@@ -385,8 +406,48 @@ func (m *KubernetesPerformerManager) update(p *v1alpha1.Performer, spec v1alpha1
 	return !equality.Semantic.DeepEqual(before.Spec, p.Spec) || !equality.Semantic.DeepEqual(before.Labels, p.Labels)
 }
 
-// find returns the executor's claim for avs: by its derived name, or by
-// labels for a claim named otherwise (e.g. by an earlier naming rule).
+// overlayCrossplane returns have with the fields want sets. Crossplane
+// fills spec.crossplane itself (the Composition and, under the Automatic
+// update policy, the revision it resolved), so a field a request leaves
+// unset keeps Crossplane's value rather than clearing it.
+func overlayCrossplane(have, want *v1alpha1.CrossplaneFields) *v1alpha1.CrossplaneFields {
+	if want == nil {
+		return have
+	}
+	out := &v1alpha1.CrossplaneFields{}
+	if have != nil {
+		out = have.DeepCopy()
+	}
+	w := want.DeepCopy()
+	if w.CompositionRef != nil {
+		out.CompositionRef = w.CompositionRef
+	}
+	if w.CompositionSelector != nil {
+		out.CompositionSelector = w.CompositionSelector
+	}
+	if w.CompositionRevisionRef != nil {
+		out.CompositionRevisionRef = w.CompositionRevisionRef
+	}
+	if w.CompositionRevisionSelector != nil {
+		out.CompositionRevisionSelector = w.CompositionRevisionSelector
+	}
+	if w.CompositionUpdatePolicy != nil {
+		out.CompositionUpdatePolicy = w.CompositionUpdatePolicy
+	}
+	return out
+}
+
+// patch writes what changed from before to p as a JSON merge patch guarded
+// by before's resourceVersion (a conflict, retried by the callers, when
+// someone wrote in between). Only the changed fields are sent: what this
+// client's types do not know, like the composed resource references
+// Crossplane keeps in spec.crossplane.resourceRefs, is never touched.
+func (m *KubernetesPerformerManager) patch(ctx context.Context, before, p *v1alpha1.Performer) error {
+	return m.client.Patch(ctx, p, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+}
+
+// find returns the executor's Performer for avs: by its derived name, or by
+// labels for a Performer named otherwise (e.g. by an earlier naming rule).
 func (m *KubernetesPerformerManager) find(ctx context.Context, avs string) (*v1alpha1.Performer, error) {
 	if err := validateAddress(avs); err != nil {
 		return nil, err
@@ -423,10 +484,12 @@ func (m *KubernetesPerformerManager) find(ctx context.Context, avs string) (*v1a
 	}
 }
 
-// StopPerformer deletes the executor's claim for avsAddress and waits (up
-// to StopTimeout) until it is gone: with the Foreground composite delete
-// policy the claim outlives everything composed for it. The performer's
-// client is closed. Stopping a performer that does not exist succeeds.
+// StopPerformer deletes the executor's Performer for avsAddress and waits
+// (up to StopTimeout) until it is gone. The delete propagates in the
+// foreground: everything Crossplane composed blocks its owner's deletion, so
+// the Performer outlives it and a finished StopPerformer means the performer
+// is really removed. The performer's client is closed. Stopping a performer
+// that does not exist succeeds.
 func (m *KubernetesPerformerManager) StopPerformer(ctx context.Context, avsAddress string) error {
 	p, err := m.find(ctx, avsAddress)
 	if kerrors.IsNotFound(err) {
@@ -436,9 +499,9 @@ func (m *KubernetesPerformerManager) StopPerformer(ctx context.Context, avsAddre
 	if err != nil {
 		return err
 	}
-	err = m.client.Delete(ctx, p, client.Preconditions{UID: &p.UID})
+	err = m.client.Delete(ctx, p, client.Preconditions{UID: &p.UID}, client.PropagationPolicy(metav1.DeletePropagationForeground))
 	if kerrors.IsNotFound(err) || kerrors.IsConflict(err) {
-		// Gone already, or replaced: a new claim is not ours to delete.
+		// Gone already, or replaced: a new Performer is not ours to delete.
 		err = nil
 	}
 	if err != nil {
@@ -454,8 +517,8 @@ func (m *KubernetesPerformerManager) StopPerformer(ctx context.Context, avsAddre
 
 // UpgradePerformer sets the version of the executor's performer for
 // avsAddress (and the image's tag to match), then waits (up to
-// UpgradeTimeout) for the blue-green upgrade to finish: Running, the active
-// revision at newVersion and lastUpgrade advanced. A failed upgrade returns
+// UpgradeTimeout) for the blue-green upgrade to finish: Running and ready,
+// the active revision at newVersion and lastUpgrade advanced. A failed upgrade returns
 // the performer's own reason as a ConditionError; the previous version keeps
 // serving then. On success the performer's client switches new calls over to
 // a fresh connection, which reaches the new revision.
@@ -497,9 +560,10 @@ func (m *KubernetesPerformerManager) upgrade(ctx context.Context, avs, image, ve
 			// wait for that upgrade rather than start one.
 			return nil
 		}
+		old := p.DeepCopy()
 		p.Spec.Image, p.Spec.Version = img, version
 		changed = true
-		return errors.Wrapf(m.client.Update(ctx, p), errFmtUpdate, m.namespace, p.Name)
+		return errors.Wrapf(m.patch(ctx, old, p), errFmtPatch, m.namespace, p.Name)
 	})
 	if err != nil {
 		return err
@@ -518,7 +582,7 @@ func (m *KubernetesPerformerManager) upgrade(ctx context.Context, avs, image, ve
 	if !ok {
 		return nil
 	}
-	k.setClaim(got)
+	k.setPerformer(got)
 	ep, err := m.endpoint(ctx, got)
 	if err != nil {
 		return err
@@ -527,8 +591,9 @@ func (m *KubernetesPerformerManager) upgrade(ctx context.Context, avs, image, ve
 }
 
 // GetPerformerEndpoint returns the gRPC endpoint of the executor's
-// performer for avsAddress, from the claim's status or its connection
-// Secret. It returns an EndpointNotReadyError while neither has one.
+// performer for avsAddress, from the Performer's status or its connection
+// Secret (ConnectionSecretName). It returns an EndpointNotReadyError while
+// neither has one.
 func (m *KubernetesPerformerManager) GetPerformerEndpoint(ctx context.Context, avsAddress string) (string, error) {
 	p, err := m.find(ctx, avsAddress)
 	if err != nil {
@@ -538,7 +603,7 @@ func (m *KubernetesPerformerManager) GetPerformerEndpoint(ctx context.Context, a
 }
 
 // ListPerformers returns a client for every performer of this executor in
-// its namespace, sorted by claim name. An executor calls it after a restart
+// its namespace, sorted by name. An executor calls it after a restart
 // to adopt the performers it started before; the clients dial nothing until
 // used.
 func (m *KubernetesPerformerManager) ListPerformers(ctx context.Context) ([]*KubernetesAVSPerformer, error) {
@@ -558,8 +623,8 @@ func (m *KubernetesPerformerManager) ListPerformers(ctx context.Context) ([]*Kub
 	return out, nil
 }
 
-// track returns the client of a claim's performer, made once per AVS and
-// kept up to date with the claim's endpoint.
+// track returns the client of a Performer, made once per AVS and kept up
+// to date with the Performer's endpoint.
 func (m *KubernetesPerformerManager) track(p *v1alpha1.Performer) *KubernetesAVSPerformer {
 	avs := strings.ToLower(p.Spec.AVSAddress)
 	m.mu.Lock()
@@ -570,7 +635,7 @@ func (m *KubernetesPerformerManager) track(p *v1alpha1.Performer) *KubernetesAVS
 		m.performers[avs] = k
 	}
 	m.mu.Unlock()
-	k.setClaim(p)
+	k.setPerformer(p)
 	if ep := p.Status.GRPCEndpoint; ep != "" && m.validate(p, ep) == nil {
 		k.setEndpoint(ep)
 	}

@@ -10,17 +10,13 @@ import (
 )
 
 const (
-	// LabelExecutor is set on every Performer claim a manager creates: the
+	// LabelExecutor is set on every Performer a manager creates: the
 	// executor that owns it. ListPerformers selects on it.
 	LabelExecutor = "hourglass.eigenlayer.io/executor"
 
-	// LabelAVS is set on every Performer claim a manager creates: the AVS
+	// LabelAVS is set on every Performer a manager creates: the AVS
 	// address, lowercased. It is the label the composed objects carry too.
 	LabelAVS = names.LabelAVS
-
-	// connectionSecretSuffix names a claim's connection Secret:
-	// {claim}-connection.
-	connectionSecretSuffix = "-connection"
 )
 
 const (
@@ -34,22 +30,26 @@ var (
 	versionRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 )
 
-// PerformerName is the name of the Performer claim an executor runs for an
-// AVS: {executor}-{address without 0x, lowercased}. It depends on nothing
-// else, so an executor that restarts under the same name finds the claims it
+// PerformerName is the name of the Performer an executor runs for an AVS:
+// {executor}-{address without 0x, lowercased}. It depends on nothing else,
+// so an executor that restarts under the same name finds the Performers it
 // made. When that is not a valid DNS-1035 label of at most 63 characters
-// (Crossplane copies the claim name into a label of the composite, and the
-// Service name is derived from it) the shared short form of internal/names
-// is used: deterministic, and unique through a hash of the full name.
+// (Crossplane copies a composite's name into a label of everything it
+// composes, and the Service name is derived from it) the shared short form
+// of internal/names is used: deterministic, and unique through a hash of the
+// full name.
 func PerformerName(executor, avsAddress string) string {
 	addr := strings.TrimPrefix(strings.ToLower(avsAddress), "0x")
 	return names.DNSLabel(executor + "-" + addr)
 }
 
-// ConnectionSecretName is the Secret a manager asks Crossplane to write a
-// claim's connection details (endpoint, host, port) to.
-func ConnectionSecretName(claim string) string {
-	return claim + connectionSecretSuffix
+// ConnectionSecretName is the Secret the platform composes in a Performer's
+// namespace with its connection details (keys ConnectionKeyEndpoint,
+// ConnectionKeyHost, ConnectionKeyPort), for executors that cannot import
+// the platform's internal naming rules. status.connectionSecretName names
+// it too once it is composed.
+func ConnectionSecretName(performer string) string {
+	return names.ConnectionSecret(performer)
 }
 
 func validateAddress(a string) error {

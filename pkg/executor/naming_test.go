@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
@@ -28,7 +29,7 @@ func TestPerformerName(t *testing.T) {
 			want: "executor-0-abcdef1234567890abcdef1234567890abcdef12",
 		},
 		"SameAddressOtherCase": {
-			reason:   "Addresses differing only in case (EIP-55 checksums) name the same claim.",
+			reason:   "Addresses differing only in case (EIP-55 checksums) name the same Performer.",
 			executor: "executor-0", avs: strings.ToLower(avs),
 			want: "executor-0-abcdef1234567890abcdef1234567890abcdef12",
 		},
@@ -46,6 +47,36 @@ func TestPerformerName(t *testing.T) {
 			}
 			if !names.IsDNSLabel(got) {
 				t.Errorf("%s\nPerformerName(...) = %q is not a DNS-1035 label", tc.reason, got)
+			}
+		})
+	}
+}
+
+func TestConnectionSecretName(t *testing.T) {
+	cases := map[string]struct {
+		reason    string
+		performer string
+		want      string
+	}{
+		"Short": {
+			reason:    "performer-{name}-connection, beside the Service performer-{name}.",
+			performer: "example",
+			want:      "performer-example-connection",
+		},
+		"ExecutorNamed": {
+			reason:    "A name PerformerName makes is too long for the full form: cut, plus a hash of the full name, as the platform composes it.",
+			performer: "executor-0-abcdef1234567890abcdef1234567890abcdef12",
+			want:      "performer-executor-0-abcdef1234567890abcdef123456789-" + names.Hash("performer-executor-0-abcdef1234567890abcdef1234567890abcdef12-connection", 10),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := ConnectionSecretName(tc.performer)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("%s\nConnectionSecretName(%q): -want, +got:\n%s", tc.reason, tc.performer, diff)
+			}
+			if !names.IsDNSLabel(got) {
+				t.Errorf("%s\nConnectionSecretName(%q) = %q is not a DNS-1035 label", tc.reason, tc.performer, got)
 			}
 		})
 	}
@@ -122,6 +153,11 @@ func TestChecks(t *testing.T) {
 	perf := func(s v1alpha1.PerformerStatus) *v1alpha1.Performer {
 		return &v1alpha1.Performer{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p"}, Status: s}
 	}
+	// readyCond is Crossplane's Ready condition on the Performer.
+	readyCond := func(s metav1.ConditionStatus) metav1.Condition {
+		return metav1.Condition{Type: string(xpv2.TypeReady), Status: s, Reason: "r", LastTransitionTime: before}
+	}
+	serving := []metav1.Condition{readyCond(metav1.ConditionTrue)}
 	type want struct {
 		done   bool
 		reason string
@@ -133,15 +169,42 @@ func TestChecks(t *testing.T) {
 		want   want
 	}{
 		"StartPending": {
-			reason: "Not running yet: keep waiting.",
+			reason: "Not ready yet: keep waiting.",
 			check:  running(since),
-			p:      perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhasePending, GRPCEndpoint: "e:1"}),
+			p:      perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhasePending, GRPCEndpoint: "e:1", Conditions: []metav1.Condition{readyCond(metav1.ConditionFalse)}}),
 		},
-		"StartRunning": {
-			reason: "Running with an endpoint: done.",
+		"StartServing": {
+			reason: "status.ready and the Ready condition true, with an endpoint: done.",
 			check:  running(since),
-			p:      perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseRunning, GRPCEndpoint: "e:1"}),
+			p:      perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseRunning, Ready: true, GRPCEndpoint: "e:1", Conditions: serving}),
 			want:   want{done: true},
+		},
+		"StartRunningNotReady": {
+			reason: "A phase alone is not readiness: status.ready false keeps waiting.",
+			check:  running(since),
+			p:      perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseRunning, GRPCEndpoint: "e:1", Conditions: serving}),
+		},
+		"StartReadyConditionFalse": {
+			reason: "status.ready true while Crossplane's Ready condition is False: keep waiting for both.",
+			check:  running(since),
+			p:      perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseRunning, Ready: true, GRPCEndpoint: "e:1", Conditions: []metav1.Condition{readyCond(metav1.ConditionFalse)}}),
+		},
+		"StartReadyNoCondition": {
+			reason: "status.ready true before Crossplane wrote any Ready condition: keep waiting.",
+			check:  running(since),
+			p:      perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseRunning, Ready: true, GRPCEndpoint: "e:1"}),
+		},
+		"StartReadyNoEndpoint": {
+			reason: "Ready but no endpoint published: nothing to call yet.",
+			check:  running(since),
+			p:      perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseRunning, Ready: true, Conditions: serving}),
+		},
+		"StartServingWhileUpgrading": {
+			reason: "A spec change started an upgrade; the previous revision serves: done, the rollout goes on in the background.",
+			check:  running(since),
+			p: perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseUpgrading, Ready: true, GRPCEndpoint: "e:1", Conditions: serving,
+				Active: &v1alpha1.RevisionStatus{Version: "v1"}, Target: &v1alpha1.RevisionStatus{Version: "v2"}}),
+			want: want{done: true},
 		},
 		"StartDegraded": {
 			reason: "Degraded during this start: fail with its reason.",
@@ -155,7 +218,7 @@ func TestChecks(t *testing.T) {
 			p:      perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhasePending, Conditions: []metav1.Condition{degradedAt(before.Time, "ImagePullFailed")}}),
 		},
 		"StartCreatedSeesAll": {
-			reason: "For a claim created by this start, every Degraded condition is its own.",
+			reason: "For a Performer created by this start, every Degraded condition is its own.",
 			check:  running(time.Time{}),
 			p:      perf(v1alpha1.PerformerStatus{Conditions: []metav1.Condition{degradedAt(before.Time, "SchedulingFailed")}}),
 			want:   want{reason: "SchedulingFailed"},
@@ -169,24 +232,30 @@ func TestChecks(t *testing.T) {
 		"UpgradeActiveButNotAdvanced": {
 			reason: "Active is v2 but lastUpgrade has not moved: keep waiting.",
 			check:  upgraded("v2", since, &before, true),
-			p:      perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseRunning, LastUpgrade: &before, Active: &v1alpha1.RevisionStatus{Version: "v2"}}),
+			p:      perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseRunning, Ready: true, Conditions: serving, LastUpgrade: &before, Active: &v1alpha1.RevisionStatus{Version: "v2"}}),
 		},
 		"UpgradeDone": {
-			reason: "Running, active v2, lastUpgrade advanced: done.",
+			reason: "Running and serving, active v2, lastUpgrade advanced: done.",
 			check:  upgraded("v2", since, &before, true),
-			p:      perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseRunning, LastUpgrade: &after, Active: &v1alpha1.RevisionStatus{Version: "v2"}}),
+			p:      perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseRunning, Ready: true, Conditions: serving, LastUpgrade: &after, Active: &v1alpha1.RevisionStatus{Version: "v2"}}),
 			want:   want{done: true},
+		},
+		"UpgradeDoneNotServing": {
+			reason: "Active v2 and advanced, but the new revision does not answer (status.ready false): keep waiting.",
+			check:  upgraded("v2", since, &before, true),
+			p: perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseRunning, Conditions: []metav1.Condition{readyCond(metav1.ConditionFalse)},
+				LastUpgrade: &after, Active: &v1alpha1.RevisionStatus{Version: "v2"}}),
 		},
 		"UpgradeDoneFirstTime": {
 			reason: "No lastUpgrade before: any lastUpgrade is an advance.",
 			check:  upgraded("v2", since, nil, true),
-			p:      perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseRunning, LastUpgrade: &after, Active: &v1alpha1.RevisionStatus{Version: "v2"}}),
+			p:      perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseRunning, Ready: true, Conditions: serving, LastUpgrade: &after, Active: &v1alpha1.RevisionStatus{Version: "v2"}}),
 			want:   want{done: true},
 		},
 		"UpgradeAskedBefore": {
 			reason: "An upgrade asked before this call needs no advance.",
 			check:  upgraded("v2", since, &before, false),
-			p:      perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseRunning, LastUpgrade: &before, Active: &v1alpha1.RevisionStatus{Version: "v2"}}),
+			p:      perf(v1alpha1.PerformerStatus{Phase: v1alpha1.PhaseRunning, Ready: true, Conditions: serving, LastUpgrade: &before, Active: &v1alpha1.RevisionStatus{Version: "v2"}}),
 			want:   want{done: true},
 		},
 		"UpgradeFailed": {

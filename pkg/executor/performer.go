@@ -34,7 +34,7 @@ type AVSPerformer interface {
 var _ AVSPerformer = &KubernetesAVSPerformer{}
 
 // KubernetesAVSPerformer is the gRPC client of one performer run by a
-// Performer claim. Its connections come from a Pool shared by every
+// Performer. Its connections come from a Pool shared by every
 // performer of the executor. Calls are retried on UNAVAILABLE; after an
 // upgrade, SwitchOver moves new calls to a fresh connection while calls in
 // flight finish on the old one.
@@ -45,10 +45,10 @@ type KubernetesAVSPerformer struct {
 	// performer rehydrated before its status had one.
 	resolve func(ctx context.Context) (string, error)
 
-	mu       sync.RWMutex
-	endpoint string
-	claim    *v1alpha1.Performer
-	closed   bool
+	mu        sync.RWMutex
+	endpoint  string
+	performer *v1alpha1.Performer
+	closed    bool
 }
 
 // NewAVSPerformer returns a client of the performer serving at endpoint,
@@ -69,18 +69,18 @@ func (k *KubernetesAVSPerformer) Endpoint() string {
 	return k.endpoint
 }
 
-// Performer is the Performer claim as last seen by the manager, or nil for
-// a client made with NewAVSPerformer.
+// Performer is the Performer as last seen by the manager, or nil for a
+// client made with NewAVSPerformer.
 func (k *KubernetesAVSPerformer) Performer() *v1alpha1.Performer {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	if k.claim == nil {
+	if k.performer == nil {
 		return nil
 	}
-	return k.claim.DeepCopy()
+	return k.performer.DeepCopy()
 }
 
-// AVSAddress is the AVS the performer serves, from its claim; empty for a
+// AVSAddress is the AVS the performer serves, from its Performer; empty for a
 // client made with NewAVSPerformer.
 func (k *KubernetesAVSPerformer) AVSAddress() string {
 	if p := k.Performer(); p != nil {
@@ -95,10 +95,10 @@ func (k *KubernetesAVSPerformer) isClosed() bool {
 	return k.closed
 }
 
-func (k *KubernetesAVSPerformer) setClaim(p *v1alpha1.Performer) {
+func (k *KubernetesAVSPerformer) setPerformer(p *v1alpha1.Performer) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.claim = p.DeepCopy()
+	k.performer = p.DeepCopy()
 }
 
 // currentEndpoint returns the endpoint calls go to, asking the manager when

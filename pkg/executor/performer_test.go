@@ -23,12 +23,17 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
+	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
 	"github.com/hourglass-xp/crossplane-hourglass/internal/testperformer"
 )
 
-// testEndpoint is the kind of endpoint a Performer's status carries. It is
-// never dialled: every test maps it to a loopback server with a resolver.
-const testEndpoint = "performer-example.avs-project-a.svc.cluster.local:9090"
+// testHost and testEndpoint are the kind of host and endpoint a Performer's
+// status and connection Secret carry. They are never dialled: every test
+// maps the endpoint to a loopback server with a resolver.
+var (
+	testHost     = names.Host(names.Service("example"), "avs-project-a")
+	testEndpoint = names.Endpoint(names.Service("example"), "avs-project-a", 9090)
+)
 
 // loopback maps endpoints to 127.0.0.1 servers. Remap moves an endpoint to
 // another server, as a Service switching to a new revision does for new
@@ -336,7 +341,7 @@ func TestSwitchOverToUnhealthyKeepsOld(t *testing.T) {
 }
 
 func TestTransport(t *testing.T) {
-	const host = "performer-example.avs-project-a.svc.cluster.local"
+	host := testHost
 	cert, pool := selfSigned(t, host)
 	s := startPerformer(t, "127.0.0.1:0", testperformer.Options{Name: "tls", TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}})
 	l := newLoopback()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,6 +24,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
+	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
 	"github.com/hourglass-xp/crossplane-hourglass/internal/testperformer"
 )
 
@@ -121,6 +123,7 @@ func TestExampleRBAC(t *testing.T) {
 	if err != nil {
 		t.Fatalf("OwnerStatefulSet with the executor's Role: %v", err)
 	}
+	other := newNamespace(t, e.admin, "other")
 	s := startPerformer(t, "127.0.0.1:0", testperformer.Options{Name: "rbac"})
 	m := e.manager(t, c, ManagerOptions{Owner: owner})
 	name := PerformerName("executor-0", avsA)
@@ -132,18 +135,19 @@ func TestExampleRBAC(t *testing.T) {
 			_, err := m.StartPerformer(t.Context(), PerformerRequest{AVSAddress: avsA, Image: "myavs/performer:v1", Version: "v1"})
 			return err
 		})
-		e.pl.waitClaim(name)
+		e.pl.waitPerformer(name)
 		e.pl.setStatus(name, func(s *v1alpha1.PerformerStatus) {
 			s.Phase = v1alpha1.PhaseRunning
 			s.GRPCEndpoint = endpoint
 			s.Active = &v1alpha1.RevisionStatus{Revision: "r1", Image: "myavs/performer:v1", Version: "v1"}
+			setReady(s, true)
 		})
 		if err := wait(t, started, "StartPerformer"); err != nil {
 			t.Fatalf("StartPerformer: %v", err)
 		}
-		claim := e.pl.waitClaim(name)
-		if len(claim.OwnerReferences) != 1 || claim.OwnerReferences[0].UID != owner.UID {
-			t.Errorf("the claim's owner references: got %+v, want the executor's StatefulSet", claim.OwnerReferences)
+		p := e.pl.waitPerformer(name)
+		if len(p.OwnerReferences) != 1 || p.OwnerReferences[0].UID != owner.UID {
+			t.Errorf("the Performer's owner references: got %+v, want the executor's StatefulSet", p.OwnerReferences)
 		}
 
 		upgrading := run(func() error { return m.UpgradePerformer(t.Context(), avsA, "v2") })
@@ -166,9 +170,10 @@ func TestExampleRBAC(t *testing.T) {
 		if _, err := nostatus.StartPerformer(t.Context(), PerformerRequest{AVSAddress: avsB, Image: "myavs/performer:v1"}); err != nil {
 			t.Fatalf("StartPerformer without waiting: %v", err)
 		}
+		nameB := PerformerName("executor-0", avsB)
 		secret := &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: ConnectionSecretName(PerformerName("executor-0", avsB))},
-			Data:       map[string][]byte{ConnectionKeyEndpoint: []byte("performer-b.ns.svc.cluster.local:9090")},
+			ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: names.ConnectionSecret(nameB)},
+			Data:       names.Connection(names.Service(nameB), e.ns, 9090),
 		}
 		if err := e.admin.Create(t.Context(), secret); err != nil {
 			t.Fatal(err)
@@ -178,13 +183,38 @@ func TestExampleRBAC(t *testing.T) {
 		}
 
 		for _, avs := range []string{avsA, avsB} {
-			if err := m.StopPerformer(t.Context(), avs); err != nil {
+			stopped := run(func() error { return m.StopPerformer(t.Context(), avs) })
+			e.pl.collect(PerformerName("executor-0", avs))
+			if err := wait(t, stopped, "StopPerformer"); err != nil {
 				t.Errorf("StopPerformer(%s): %v", avs, err)
 			}
 		}
 	})
 
-	other := newNamespace(t, e.admin, "other")
+	// The API reference's executor Role, on performers; kubectl and GitOps
+	// users of the executor's identity need patch and update beside what
+	// the client itself uses.
+	referenceVerbs := []string{"create", "delete", "get", "list", "patch", "update", "watch"}
+	t.Run("GrantsWhatTheReferenceGrants", func(t *testing.T) {
+		for _, ns := range []string{e.ns, other} {
+			for _, verb := range referenceVerbs {
+				sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+					User:   sa.Impersonate.UserName,
+					Groups: sa.Impersonate.Groups,
+					ResourceAttributes: &authorizationv1.ResourceAttributes{
+						Namespace: ns, Verb: verb, Group: v1alpha1.Group, Resource: "performers",
+					},
+				}}
+				if err := e.admin.Create(t.Context(), sar); err != nil {
+					t.Fatal(err)
+				}
+				if want := ns == e.ns; sar.Status.Allowed != want {
+					t.Errorf("%s performers in namespace %s: want allowed %t, got %t (%s)", verb, ns, want, sar.Status.Allowed, sar.Status.Reason)
+				}
+			}
+		}
+	})
+
 	cases := map[string]struct {
 		reason string
 		call   func() error
@@ -198,7 +228,7 @@ func TestExampleRBAC(t *testing.T) {
 			call:   func() error { return c.List(t.Context(), &v1alpha1.PerformerList{}) },
 		},
 		"StartPerformerElsewhere": {
-			reason: "A manager pointed at another namespace cannot create claims there.",
+			reason: "A manager pointed at another namespace cannot create Performers there.",
 			call: func() error {
 				mo := e.manager(t, c, ManagerOptions{Namespace: other, StartTimeout: -1})
 				_, err := mo.StartPerformer(t.Context(), PerformerRequest{AVSAddress: avsA, Image: "myavs/performer:v1"})
@@ -210,7 +240,7 @@ func TestExampleRBAC(t *testing.T) {
 			call: func() error {
 				p := &v1alpha1.Performer{
 					ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: "status-probe"},
-					Spec:       v1alpha1.PerformerClaimSpec{PerformerSpec: v1alpha1.PerformerSpec{AVSAddress: avsA, Image: "myavs/performer:v1"}},
+					Spec:       v1alpha1.PerformerSpec{AVSAddress: avsA, Image: "myavs/performer:v1"},
 				}
 				if err := c.Create(t.Context(), p); err != nil {
 					return err
@@ -324,7 +354,8 @@ func TestExampleStatefulSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Namespace != e.ns || o.Executor != "executor-0" || cfg.Kubernetes.OwnerStatefulSet != ss.Name {
-		t.Errorf("the example's configuration: namespace %q, executor %q, owner %q", o.Namespace, o.Executor, cfg.Kubernetes.OwnerStatefulSet)
+	if o.Namespace != e.ns || o.Executor != "executor-0" || cfg.Kubernetes.OwnerStatefulSet != ss.Name || o.DefaultImagePullPolicy != corev1.PullIfNotPresent {
+		t.Errorf("the example's configuration: namespace %q, executor %q, owner %q, default image pull policy %q",
+			o.Namespace, o.Executor, cfg.Kubernetes.OwnerStatefulSet, o.DefaultImagePullPolicy)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -15,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 )
@@ -32,7 +34,7 @@ const (
 	conditionTrue    = metav1.ConditionTrue
 	describeSep      = "; "
 	describeCondFmt  = "%s=%s (%s)"
-	describePhaseFmt = "phase %q, endpoint %q"
+	describePhaseFmt = "phase %q, ready %t, endpoint %q"
 )
 
 // ConditionError is a performer's own account of why it does not reach the
@@ -63,10 +65,10 @@ func (e *TimeoutError) Error() string {
 }
 
 // A check judges one observation of a performer: done, keep waiting, or a
-// terminal error. A nil check waits for the claim to be deleted.
+// terminal error. A nil check waits for the Performer to be deleted.
 type check func(p *v1alpha1.Performer) (bool, error)
 
-// waitFor watches one claim until c is done or fails, or timeout passes. It
+// waitFor watches one Performer until c is done or fails, or timeout passes. It
 // lists then watches (re-listing after a watch expires), so it sees the
 // current state first and every later change, without polling.
 func (m *KubernetesPerformerManager) waitFor(ctx context.Context, name string, timeout time.Duration, what string, c check) (*v1alpha1.Performer, error) {
@@ -82,7 +84,7 @@ func (m *KubernetesPerformerManager) waitFor(ctx context.Context, name string, t
 		return c(p)
 	}
 	// The first list may come from the API server's watch cache and miss
-	// a claim created a moment ago: absence there is only final when
+	// a Performer created a moment ago: absence there is only final when
 	// waiting for deletion. A Deleted event is final either way.
 	deleted := false
 	absent := func() (bool, error) {
@@ -138,7 +140,7 @@ func (m *KubernetesPerformerManager) waitFor(ctx context.Context, name string, t
 	return last, errors.Wrapf(err, errFmtWait, m.namespace, name, what)
 }
 
-// listWatch lists and watches the one claim called name.
+// listWatch lists and watches the one Performer called name.
 func (m *KubernetesPerformerManager) listWatch(name string) cache.ListerWatcher {
 	sel := fields.OneTermEqualSelector("metadata.name", name)
 	return &cache.ListWatch{
@@ -158,7 +160,7 @@ func describe(p *v1alpha1.Performer) string {
 	if p == nil {
 		return notSeen
 	}
-	parts := []string{fmt.Sprintf(describePhaseFmt, p.Status.Phase, p.Status.GRPCEndpoint)}
+	parts := []string{fmt.Sprintf(describePhaseFmt, p.Status.Phase, p.Status.Ready, p.Status.GRPCEndpoint)}
 	if a := p.Status.Active; a != nil {
 		parts = append(parts, "active version "+a.Version)
 	}
@@ -170,7 +172,7 @@ func describe(p *v1alpha1.Performer) string {
 	return strings.Join(parts, describeSep)
 }
 
-// degraded returns the claim's Degraded condition as an error when it is
+// degraded returns the Performer's Degraded condition as an error when it is
 // True and belongs to this wait: it changed at or after since, or it is
 // about the revision being waited for (fresh reports it so). A Degraded
 // condition left from an earlier failure is not this wait's failure.
@@ -187,20 +189,30 @@ func degraded(p *v1alpha1.Performer, since time.Time, fresh func(*v1alpha1.Perfo
 	return nil
 }
 
-// running is done once the performer serves at an endpoint, and fails on a
-// Degraded condition of this start.
+// serving reports whether the performer's serving revision answers through
+// its Service. The composition function writes status.ready and Crossplane
+// the Ready condition, both on the Performer itself, each from what it
+// observed of the serving revision; requiring both never reports a
+// performer serving while either says it is not.
+func serving(p *v1alpha1.Performer) bool {
+	return p.Status.Ready && meta.IsStatusConditionTrue(p.Status.Conditions, string(xpv2.TypeReady))
+}
+
+// running is done once the performer serves at an endpoint, whatever its
+// phase (an upgrade started by a spec change keeps the previous revision
+// serving), and fails on a Degraded condition of this start.
 func running(since time.Time) check {
 	return func(p *v1alpha1.Performer) (bool, error) {
 		if err := degraded(p, since, nil); err != nil {
 			return false, err
 		}
-		return p.Status.Phase == v1alpha1.PhaseRunning && p.Status.GRPCEndpoint != "", nil
+		return serving(p) && p.Status.GRPCEndpoint != "", nil
 	}
 }
 
 // upgraded is done once the blue-green upgrade to version has finished:
-// Running, the active revision is of that version and, when the upgrade
-// started in this call, lastUpgrade moved past before. It fails on a
+// Running and serving, the active revision is of that version and, when the
+// upgrade started in this call, lastUpgrade moved past before. It fails on a
 // Degraded condition of this upgrade.
 func upgraded(version string, since time.Time, before *metav1.Time, mustAdvance bool) check {
 	target := func(p *v1alpha1.Performer) bool {
@@ -215,7 +227,7 @@ func upgraded(version string, since time.Time, before *metav1.Time, mustAdvance 
 			}
 		}
 		s := p.Status
-		if s.Phase != v1alpha1.PhaseRunning || s.Active == nil || s.Active.Version != version {
+		if s.Phase != v1alpha1.PhaseRunning || !serving(p) || s.Active == nil || s.Active.Version != version {
 			return false, nil
 		}
 		if !mustAdvance {

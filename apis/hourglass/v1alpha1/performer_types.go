@@ -117,9 +117,9 @@ type CrossplaneFields struct {
 // expression that finds it exceeds the API server's CEL cost budget for
 // lists of this size (the function's Fatal result names it).
 //
-// +kubebuilder:validation:XValidation:rule="!has(self.env) || !has(self.environment) || self.env.all(e, !(e.name in self.environment))",message="spec.config.env and spec.config.environment both set the same variable: set each variable in one place",reason=FieldValueDuplicate
-// +kubebuilder:validation:XValidation:rule="!has(self.env) || !has(self.environmentFrom) || self.env.all(e, self.environmentFrom.all(f, f.name != e.name))",message="spec.config.env and spec.config.environmentFrom both set the same variable: set each variable in one place",reason=FieldValueDuplicate
-// +kubebuilder:validation:XValidation:rule="!has(self.environment) || !has(self.environmentFrom) || self.environmentFrom.all(f, !(f.name in self.environment))",message="spec.config.environment and spec.config.environmentFrom both set the same variable: set each variable in one place",reason=FieldValueDuplicate
+// +kubebuilder:validation:XValidation:rule="!has(self.env) || !has(self.environment) || self.env.all(e, !(e.name in self.environment))",message="spec.config.env and spec.config.environment both set the same variable: set each variable in one place"
+// +kubebuilder:validation:XValidation:rule="!has(self.env) || !has(self.environmentFrom) || self.env.all(e, self.environmentFrom.all(f, f.name != e.name))",message="spec.config.env and spec.config.environmentFrom both set the same variable: set each variable in one place"
+// +kubebuilder:validation:XValidation:rule="!has(self.environment) || !has(self.environmentFrom) || self.environmentFrom.all(f, !(f.name in self.environment))",message="spec.config.environment and spec.config.environmentFrom both set the same variable: set each variable in one place"
 type PerformerConfig struct {
 	// GRPCPort is the port the performer serves gRPC on.
 	// +optional
