@@ -23,12 +23,9 @@ import (
 	kyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	"sigs.k8s.io/yaml"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/xcrd"
-	xpv1 "github.com/crossplane/crossplane/apis/v2/apiextensions/v1"
 
 	hourglass "github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
@@ -205,24 +202,10 @@ func TestAccessCheckerEnvtest(t *testing.T) {
 // namespaced v2 composite, for an API server without Crossplane.
 func performerCRD(t *testing.T) *extv1.CustomResourceDefinition {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testtools.RepoRoot(t), "package", "xrd", "performers.hourglass.eigenlayer.io.yaml"))
+	crd, err := testtools.PerformerCRD(filepath.Join(testtools.RepoRoot(t), testtools.PerformerXRD))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The v1 type has every field of the v2 definition, scope included.
-	xrd := &xpv1.CompositeResourceDefinition{}
-	if err := yaml.UnmarshalStrict(b, xrd); err != nil {
-		t.Fatalf("cannot parse the definition: %v", err)
-	}
-	crd, err := xcrd.ForCompositeResource(xrd)
-	if err != nil {
-		t.Fatalf("xcrd.ForCompositeResource: %v", err)
-	}
-	if crd.Spec.Scope != extv1.NamespaceScoped {
-		t.Fatalf("the Performer CRD is %s, want Namespaced", crd.Spec.Scope)
-	}
-	// Crossplane makes the XRD the CRD's owner; no XRD exists here.
-	crd.OwnerReferences = nil
 	return crd
 }
 

@@ -19,15 +19,13 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	"sigs.k8s.io/yaml"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/xcrd"
-	xpv1 "github.com/crossplane/crossplane/apis/v2/apiextensions/v1"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
+	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
 )
 
 // The manager's tests run against a real kube-apiserver and etcd (envtest)
@@ -37,10 +35,7 @@ import (
 // collector's part in a foreground deletion.
 
 const (
-	xrdPath = "../../package/xrd/performers.hourglass.eigenlayer.io.yaml"
-	// xrdAPIVersion is the definition's API: Crossplane v2, whose
-	// namespaced composites have no claim.
-	xrdAPIVersion = "apiextensions.crossplane.io/v2"
+	xrdPath = "../../" + testtools.PerformerXRD
 	// envRequireTools makes missing binaries a failure instead of a skip.
 	envRequireTools = "HOURGLASS_REQUIRE_TOOLS"
 )
@@ -84,7 +79,7 @@ func startEnv() (*envtest.Environment, error) {
 			return nil, errors.Errorf("no %s in %s (KUBEBUILDER_ASSETS); build it with: bash cluster/tools/build.sh etcd; bash cluster/tools/build.sh kubernetes", b, dir)
 		}
 	}
-	crd, err := performerCRD(xrdPath)
+	crd, err := testtools.PerformerCRD(xrdPath)
 	if err != nil {
 		return nil, err
 	}
@@ -99,31 +94,6 @@ func startEnv() (*envtest.Environment, error) {
 		return nil, errors.Wrap(err, "cannot start envtest")
 	}
 	return env, nil
-}
-
-// performerCRD is the CRD Crossplane makes of the v2 definition in the file
-// at path. The v1 type of the definition has every field of v2 (scope
-// included), and it is the type xcrd derives CRDs from.
-func performerCRD(path string) (*extv1.CustomResourceDefinition, error) {
-	b, err := os.ReadFile(path) //nolint:gosec // The definition of this repository.
-	if err != nil {
-		return nil, errors.Wrap(err, "cannot read the definition")
-	}
-	xrd := &xpv1.CompositeResourceDefinition{}
-	if err := yaml.UnmarshalStrict(b, xrd); err != nil {
-		return nil, errors.Wrap(err, "cannot parse the definition")
-	}
-	if xrd.APIVersion != xrdAPIVersion || ptr.Deref(xrd.Spec.Scope, "") != xpv1.CompositeResourceScopeNamespaced || xrd.Spec.ClaimNames != nil {
-		return nil, errors.Errorf("%s: want a namespaced %s definition without claim names, got %s scope %v claim names %v",
-			path, xrdAPIVersion, xrd.APIVersion, ptr.Deref(xrd.Spec.Scope, ""), xrd.Spec.ClaimNames)
-	}
-	crd, err := xcrd.ForCompositeResource(xrd)
-	if err != nil {
-		return nil, errors.Wrap(err, "cannot make the composite CRD")
-	}
-	// Crossplane makes the definition the CRD's owner; none exists here.
-	crd.OwnerReferences = nil
-	return crd, nil
 }
 
 // needAPIServer skips the test when envtest could not start, or fails it
