@@ -1,9 +1,9 @@
 package provider
 
 import (
-	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
-
 	"context"
+	"maps"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,6 +24,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
@@ -32,8 +33,30 @@ import (
 
 	hourglass "github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/apis/observe/v1alpha1"
-	"github.com/hourglass-xp/crossplane-hourglass/internal/endpoint"
+	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
 )
+
+// renderedEndpoint is the serving revision's PerformerEndpoint from the
+// composition function's golden file of the minimal example, rendered by
+// the real Crossplane CLI, without what Crossplane adds on applying it.
+func renderedEndpoint(t *testing.T) *unstructured.Unstructured {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testtools.RepoRoot(t), "functions", "performer", "testdata", "golden", "minimal-running.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for doc := range strings.SplitSeq(string(b), "\n---\n") {
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil || u.GetKind() != v1alpha1.PerformerEndpointKind {
+			continue
+		}
+		u.SetAnnotations(nil)
+		u.SetOwnerReferences(nil)
+		return u
+	}
+	t.Fatal("no PerformerEndpoint in the golden file")
+	return nil
+}
 
 // apiServer is a real API server with the provider's CRDs, the provider's
 // namespace and the RBAC of package/provider/rbac.yaml.
@@ -412,17 +435,24 @@ func TestReconcilerEnvtest(t *testing.T) {
 	})
 
 	t.Run("ComposedByFunction", func(t *testing.T) {
-		// The object the composition function composes (internal/endpoint)
-		// is valid against the CRD and observes the performer's Service.
+		// The PerformerEndpoint the composition function composes, as the
+		// real Crossplane CLI renders it (the function's golden file), is
+		// valid against the CRD and observes the performer's Service.
 		ctx := context.Background()
-		name, ns := "fn", "fn"
-		labels := map[string]string{"app": "performer", "performer-name": name}
+		u := renderedEndpoint(t)
+		ns, sel := u.GetNamespace(), map[string]string{}
+		fp, _, _ := unstructured.NestedStringMap(u.Object, "spec", "forProvider", "selector")
+		maps.Copy(sel, fp)
+		svc, _, _ := unstructured.NestedString(u.Object, "spec", "forProvider", "serviceName")
+		if svc == "" {
+			t.Fatal("the rendered PerformerEndpoint of the serving revision names no Service")
+		}
 		for _, o := range []client.Object{
 			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
-			&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "fn-0", Namespace: ns, Labels: labels},
+			&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "fn-0", Namespace: ns, Labels: sel},
 				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "performer", Image: "example/performer:v1"}}}},
-			&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "performer-fn", Namespace: ns, Labels: labels},
-				Spec: corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Name: "grpc", Port: 9090}}}},
+			&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: svc, Namespace: ns, Labels: sel},
+				Spec: corev1.ServiceSpec{Selector: sel, Ports: []corev1.ServicePort{{Name: "grpc", Port: 9090}}}},
 		} {
 			if err := e.kube.Create(ctx, o); err != nil {
 				t.Fatal(err)
@@ -436,33 +466,16 @@ func TestReconcilerEnvtest(t *testing.T) {
 		if err := e.kube.Status().Update(ctx, pod); err != nil {
 			t.Fatal(err)
 		}
-		e.slice(t, ns, "performer-fn", "fn-0", true)
+		e.slice(t, ns, svc, "fn-0", true)
 
-		u, err := endpoint.Desired(endpoint.Params{Performer: name, Namespace: ns, GRPCPort: 9090})
-		if err != nil {
-			t.Fatal(err)
-		}
 		if err := e.kube.Create(ctx, u); err != nil {
 			t.Fatalf("cannot create the function's PerformerEndpoint: %v", err)
 		}
 		pe := &v1alpha1.PerformerEndpoint{ObjectMeta: metav1.ObjectMeta{Name: u.GetName(), Namespace: ns}}
-		e.waitFor(t, pe, within, "Ready", readyIs(corev1.ConditionTrue))
-
-		got := &unstructured.Unstructured{}
-		got.SetGroupVersionKind(v1alpha1.PerformerEndpointGroupVersionKind)
-		if err := e.kube.Get(ctx, client.ObjectKeyFromObject(pe), got); err != nil {
-			t.Fatal(err)
-		}
-		o, ok, err := endpoint.Observe(got)
-		if err != nil || !ok {
-			t.Fatalf("endpoint.Observe(...): ok %t, error %v", ok, err)
-		}
-		st := o.Status()
-		if st.Phase != "Running" || st.PodName != "fn-0" || st.ReadyTime == nil {
-			t.Errorf("endpoint status = %+v, want Running, pod fn-0, a ready time", st)
-		}
-		if err := e.kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: endpoint.SecretName(name)}, &corev1.Secret{}); err != nil {
-			t.Errorf("connection Secret %s: %v", endpoint.SecretName(name), err)
+		got := e.waitFor(t, pe, within, "Ready", readyIs(corev1.ConditionTrue))
+		at := got.Status.AtProvider
+		if !at.Healthy || at.PodName != "fn-0" || !at.ServiceReady {
+			t.Errorf("atProvider = %+v, want healthy, pod fn-0, Service ready", at)
 		}
 	})
 
