@@ -1,8 +1,8 @@
 // Package gitops_test checks the GitOps example: the Argo CD health check
 // (run in gopher-lua, the Lua VM Argo CD itself embeds) and the Flux CEL
 // health check (run in cel-go, which Flux uses) give the same verdicts on
-// the same Performer claim fixtures; the executor RBAC matches
-// examples/executor; the claims pass `crossplane resource validate`.
+// the same Performer fixtures; the executor RBAC matches examples/executor;
+// the performers and fixtures pass `crossplane resource validate`.
 package gitops_test
 
 import (
@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -33,24 +34,26 @@ const (
 
 var fluxStatus = map[string]string{healthy: "Current", progressing: "InProgress", degraded: "Failed"}
 
-// cases are the claim fixtures in testdata/status and what both checks
+// cases are the Performer fixtures in testdata/status and what both checks
 // must say about them.
 var cases = map[string]struct {
 	reason  string
 	want    string
 	message string // part of the Argo CD message
 }{
-	"running.yaml":              {reason: "Running and Ready: serving.", want: healthy, message: "Serving at performer-alpha.avs-alpha.svc.cluster.local:9090"},
-	"no-status.yaml":            {reason: "Nothing written yet: Crossplane is still composing.", want: progressing, message: "Waiting for Crossplane"},
-	"pending.yaml":              {reason: "Pending, pod scheduled: on its way.", want: progressing, message: "Pending: PodNotReady: waiting for Deployment performer-alpha-4f1c2a9b7e to have its pod ready"},
-	"upgrading.yaml":            {reason: "Upgrading: the new revision is on its way while the old one serves.", want: progressing, message: "Upgrading to v1.5.0"},
-	"degraded-hardware.yaml":    {reason: "Pending with Degraded=True: no node will ever take it without a change.", want: degraded, message: "HardwareUnavailable: 0/3 nodes are available"},
-	"failed-image-pull.yaml":    {reason: "Failed: the image cannot be pulled.", want: degraded, message: "ImagePullFailed: ErrImagePull"},
-	"failed-no-conditions.yaml": {reason: "Failed without conditions is still Degraded.", want: degraded, message: "Performer failed"},
-	"upgrade-failed.yaml":       {reason: "A missed upgrade deadline is Degraded even though the old revision still serves.", want: degraded, message: "CrashLoopBackOff: revision 9b8a7c6d5e (registry.example.com/alpha/performer:v1.5.0) is not ready"},
-	"not-synced.yaml":           {reason: "Synced=False: Crossplane cannot compose the claim.", want: degraded, message: "ReconcileError: cannot compose resources"},
-	"stale-generation.yaml":     {reason: "Conditions about an older generation say nothing about the new spec.", want: progressing, message: "Waiting for Crossplane to process the new spec"},
-	"deleting.yaml":             {reason: "Being deleted.", want: progressing, message: "Deleting"},
+	"running.yaml":                       {reason: "Running, status.ready and Ready: serving.", want: healthy, message: "Serving at performer-alpha.avs-alpha.svc.cluster.local:9090"},
+	"running-not-ready.yaml":             {reason: "Ready=True but status.ready false: the executor would still wait, so does GitOps.", want: progressing, message: "status.ready is not true yet"},
+	"running-ready-false-condition.yaml": {reason: "status.ready true but Ready=False: a composed resource is not ready yet.", want: progressing, message: "Running: Creating: Unready resources"},
+	"no-status.yaml":                     {reason: "Nothing written yet: Crossplane is still composing.", want: progressing, message: "Waiting for Crossplane"},
+	"pending.yaml":                       {reason: "Pending, pod scheduled: on its way.", want: progressing, message: "Pending: PodNotReady: waiting for Deployment performer-alpha-4f1c2a9b7e to have its pod ready"},
+	"upgrading.yaml":                     {reason: "Upgrading: the new revision is on its way while the old one serves.", want: progressing, message: "Upgrading to v1.5.0"},
+	"degraded-hardware.yaml":             {reason: "Pending with Degraded=True: no node will ever take it without a change.", want: degraded, message: "HardwareUnavailable: 0/3 nodes are available"},
+	"failed-image-pull.yaml":             {reason: "Failed: the image cannot be pulled.", want: degraded, message: "ImagePullFailed: ErrImagePull"},
+	"failed-no-conditions.yaml":          {reason: "Failed without conditions is still Degraded.", want: degraded, message: "Performer failed"},
+	"upgrade-failed.yaml":                {reason: "A missed upgrade deadline is Degraded even though the old revision still serves.", want: degraded, message: "CrashLoopBackOff: revision 9b8a7c6d5e (registry.example.com/alpha/performer:v1.5.0) is not ready"},
+	"not-synced.yaml":                    {reason: "Synced=False: Crossplane cannot compose the performer.", want: degraded, message: "ReconcileError: cannot compose resources"},
+	"stale-generation.yaml":              {reason: "Conditions about an older generation say nothing about the new spec.", want: progressing, message: "Waiting for Crossplane to process the new spec"},
+	"deleting.yaml":                      {reason: "Being deleted.", want: progressing, message: "Deleting"},
 }
 
 func readObject(t *testing.T, path string) map[string]any {
@@ -138,6 +141,27 @@ func TestArgoCDHealth(t *testing.T) {
 				t.Errorf("%s\nhealth.message: want it to contain %q, got %q", tc.reason, tc.message, message)
 			}
 		})
+	}
+}
+
+// TestEveryFixtureHasAVerdict keeps cases and testdata/status in step: a
+// fixture without a case would be validated but never judged.
+func TestEveryFixtureHasAVerdict(t *testing.T) {
+	files, err := filepath.Glob("testdata/status/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	got := make([]string, 0, len(files))
+	for _, f := range files {
+		got = append(got, filepath.Base(f))
+	}
+	want := make([]string, 0, len(cases))
+	for f := range cases {
+		want = append(want, f)
+	}
+	slices.Sort(want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("fixtures and cases differ, -cases, +testdata/status:\n%s", diff)
 	}
 }
 
@@ -374,15 +398,15 @@ func TestNamespaces(t *testing.T) {
 	}
 }
 
-// TestClaimsValidate runs the claims and the status fixtures through the
-// real `crossplane resource validate` against the definition, so the
-// fixtures hold only fields the API has.
-func TestClaimsValidate(t *testing.T) {
+// TestPerformersValidate runs the performers and the status fixtures
+// through the real `crossplane resource validate` against the definition,
+// so the fixtures hold only fields the API has.
+func TestPerformersValidate(t *testing.T) {
 	cli := testtools.Bin(t, "crossplane")
 	dir := t.TempDir()
-	claims, _ := filepath.Glob("avs/*/performers/*.yaml")
+	performers, _ := filepath.Glob("avs/*/performers/*.yaml")
 	fixtures, _ := filepath.Glob("testdata/status/*.yaml")
-	for _, f := range append(claims, fixtures...) {
+	for _, f := range append(performers, fixtures...) {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -398,7 +422,7 @@ func TestClaimsValidate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("crossplane resource validate: %v\n%s", err, out)
 	}
-	want := fmt.Sprintf("Total %d resources: 0 missing schemas, %d success cases, 0 failure cases", len(claims)+len(fixtures), len(claims)+len(fixtures))
+	want := fmt.Sprintf("Total %d resources: 0 missing schemas, %d success cases, 0 failure cases", len(performers)+len(fixtures), len(performers)+len(fixtures))
 	if !strings.Contains(string(out), want) {
 		t.Errorf("crossplane resource validate: want %q in:\n%s", want, out)
 	}

@@ -2,7 +2,7 @@
 // every series the alerts and the metrics catalogue (docs/metrics.md) name
 // is one the function, the provider, crossplane-runtime, Crossplane core
 // or the kube-state-metrics configuration really exports, and every field
-// path of that configuration exists on a real claim.
+// path of that configuration exists on a Performer.
 package monitoring_test
 
 import (
@@ -180,7 +180,7 @@ func TestAlertsUseRealSeries(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"PerformerStuckPending", "PerformerDegraded", "PerformerUpgradeStuck"} {
+	for _, want := range []string{"PerformerNotReady", "PerformerStuckPending", "PerformerDegraded", "PerformerUpgradeStuck"} {
 		if !seen[want] {
 			t.Errorf("want an alert %s", want)
 		}
@@ -235,12 +235,13 @@ func lookup(o any, path []string) bool {
 }
 
 // TestKSMPaths checks each path of the configuration exists on at least
-// one claim fixture (written like a real claim, and validated against the
-// definition by the gitops tests), so no series is silently empty.
+// one Performer fixture (written like a real Performer's status, and
+// validated against the definition by the gitops tests), so no series is
+// silently empty.
 func TestKSMPaths(t *testing.T) {
 	files, err := filepath.Glob("../gitops/testdata/status/*.yaml")
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no claim fixtures: %v", err)
+		t.Fatalf("no Performer fixtures: %v", err)
 	}
 	var objs []any
 	for _, f := range files {
@@ -266,7 +267,7 @@ func TestKSMPaths(t *testing.T) {
 	r := readKSM(t).Spec.Resources[0]
 	check := func(what string, path []string) {
 		if !exists(path) {
-			t.Errorf("%s: path %v is on no claim", what, path)
+			t.Errorf("%s: path %v is on no Performer", what, path)
 		}
 	}
 	for l, p := range r.LabelsFromPath {

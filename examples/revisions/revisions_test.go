@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	v1 "github.com/crossplane/crossplane/apis/v2/apiextensions/v1"
@@ -16,7 +18,22 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-const channelLabel = "hourglass.eigenlayer.io/channel"
+const (
+	channelLabel = "hourglass.eigenlayer.io/channel"
+	// shippedComposition is the Composition the Configuration package
+	// installs.
+	shippedComposition = "compositions/performer.yaml"
+)
+
+// crossplane is where a Crossplane v2 composite chooses its Composition
+// and revisions.
+var crossplane = []string{"spec", "crossplane"}
+
+// field is the string at path under spec.crossplane of performer.
+func field(performer *unstructured.Unstructured, path ...string) string {
+	s, _, _ := unstructured.NestedString(performer.Object, append(slices.Clone(crossplane), path...)...)
+	return s
+}
 
 func read(t *testing.T, path string, into any) {
 	t.Helper()
@@ -35,20 +52,26 @@ func read(t *testing.T, path string, into any) {
 // the shipped Composition makes, so it works as written.
 func TestPinnedRevisionIsTheShippedComposition(t *testing.T) {
 	shipped := &v1.Composition{}
-	read(t, filepath.Join("..", "..", "compositions", "xperformer.yaml"), shipped)
+	read(t, filepath.Join("..", "..", shippedComposition), shipped)
 	want := shipped.GetName() + "-" + shipped.Hash()[:7]
 
-	claim := &unstructured.Unstructured{}
-	read(t, "pinned.yaml", &claim.Object)
-	got, _, _ := unstructured.NestedString(claim.Object, "spec", "compositionRevisionRef", "name")
-	if got != want {
-		t.Errorf("pinned.yaml pins revision %q; compositions/xperformer.yaml makes %q: update the example", got, want)
+	p := &unstructured.Unstructured{}
+	read(t, "pinned.yaml", &p.Object)
+	cases := map[string]struct {
+		reason    string
+		got, want string
+	}{
+		"Revision":     {reason: "pinned.yaml must pin the revision the shipped Composition makes, so it works as written.", got: field(p, "compositionRevisionRef", "name"), want: want},
+		"Composition":  {reason: "pinned.yaml names the shipped Composition.", got: field(p, "compositionRef", "name"), want: shipped.GetName()},
+		"UpdatePolicy": {reason: "A pinned performer takes no revision by itself.", got: field(p, "compositionUpdatePolicy"), want: "Manual"},
+		"Channel":      {reason: "The shipped Composition is published on the stable channel.", got: shipped.GetLabels()[channelLabel], want: "stable"},
 	}
-	if p, _, _ := unstructured.NestedString(claim.Object, "spec", "compositionUpdatePolicy"); p != "Manual" {
-		t.Errorf("pinned.yaml: compositionUpdatePolicy %q, want Manual", p)
-	}
-	if shipped.GetLabels()[channelLabel] != "stable" {
-		t.Errorf("compositions/xperformer.yaml: label %s=%q, want stable", channelLabel, shipped.GetLabels()[channelLabel])
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if tc.got != tc.want {
+				t.Errorf("%s\nwant %q, got %q", tc.reason, tc.want, tc.got)
+			}
+		})
 	}
 }
 
@@ -58,7 +81,7 @@ func TestPinnedRevisionIsTheShippedComposition(t *testing.T) {
 // another platform setting.
 func TestCanaryCompositionChangesOnlyTheProbe(t *testing.T) {
 	shipped, canary := &v1.Composition{}, &v1.Composition{}
-	read(t, filepath.Join("..", "..", "compositions", "xperformer.yaml"), shipped)
+	read(t, filepath.Join("..", "..", shippedComposition), shipped)
 	read(t, "composition-canary.yaml", canary)
 	if canary.GetName() != shipped.GetName() {
 		t.Errorf("composition-canary.yaml is named %q, want the shipped %q", canary.GetName(), shipped.GetName())
@@ -95,18 +118,52 @@ func TestCanaryCompositionChangesOnlyTheProbe(t *testing.T) {
 	}
 }
 
-// TestChannelClaimsSelectTheirChannel: each channel example follows its
+// TestChannelPerformersSelectTheirChannel: each channel example follows its
 // channel automatically.
-func TestChannelClaimsSelectTheirChannel(t *testing.T) {
-	for file, channel := range map[string]string{"stable-channel.yaml": "stable", "canary-channel.yaml": "canary"} {
-		claim := &unstructured.Unstructured{}
-		read(t, file, &claim.Object)
-		got, _, _ := unstructured.NestedString(claim.Object, "spec", "compositionRevisionSelector", "matchLabels", channelLabel)
-		if got != channel {
-			t.Errorf("%s selects channel %q, want %q", file, got, channel)
+func TestChannelPerformersSelectTheirChannel(t *testing.T) {
+	cases := map[string]struct {
+		reason  string
+		channel string
+	}{
+		"stable-channel.yaml": {reason: "The stable example follows the stable channel.", channel: "stable"},
+		"canary-channel.yaml": {reason: "The canary example follows the canary channel.", channel: "canary"},
+	}
+	for file, tc := range cases {
+		t.Run(file, func(t *testing.T) {
+			p := &unstructured.Unstructured{}
+			read(t, file, &p.Object)
+			if got := field(p, "compositionRevisionSelector", "matchLabels", channelLabel); got != tc.channel {
+				t.Errorf("%s\n%s selects channel %q, want %q", tc.reason, file, got, tc.channel)
+			}
+			if got := field(p, "compositionUpdatePolicy"); got != "Automatic" {
+				t.Errorf("%s\n%s: compositionUpdatePolicy %q, want Automatic", tc.reason, file, got)
+			}
+		})
+	}
+}
+
+// TestPerformersChooseUnderSpecCrossplane: Crossplane v2 reads a
+// composite's Composition choice under spec.crossplane only; the same
+// fields at spec's root (where a claim had them) are pruned without a word.
+func TestPerformersChooseUnderSpecCrossplane(t *testing.T) {
+	files, err := filepath.Glob("*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		u := &unstructured.Unstructured{}
+		read(t, f, &u.Object)
+		if u.GetKind() != "Performer" {
+			continue
 		}
-		if p, _, _ := unstructured.NestedString(claim.Object, "spec", "compositionUpdatePolicy"); p != "Automatic" {
-			t.Errorf("%s: compositionUpdatePolicy %q, want Automatic", file, p)
+		spec, _, _ := unstructured.NestedMap(u.Object, "spec")
+		for k := range spec {
+			if strings.HasPrefix(k, "composition") || k == "writeConnectionSecretToRef" {
+				t.Errorf("%s: spec.%s belongs under spec.crossplane (or, for writeConnectionSecretToRef, nowhere: the function composes the connection Secret)", f, k)
+			}
+		}
+		if _, ok := spec["crossplane"]; !ok {
+			t.Errorf("%s: no spec.crossplane: a revision example must choose its revisions there", f)
 		}
 	}
 }

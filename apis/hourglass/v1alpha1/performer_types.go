@@ -112,14 +112,15 @@ type CrossplaneFields struct {
 // PerformerConfig configures the performer process. Environment variables
 // come from three places: env (the API reference's Kubernetes EnvVar list),
 // environment and environmentFrom (the original Hourglass operator's format,
-// which its executor writes). A name may be set in only one of them. The
-// admission messages name the two places but not the variable: a message
-// expression that finds it exceeds the API server's CEL cost budget for
-// lists of this size (the function's Fatal result names it).
+// which its executor writes). A name may be set in only one of them; the
+// refusal names both places and the variable. The message expressions map
+// to names before filtering: filtering the objects themselves is estimated
+// far over the API server's CEL cost budget, and the static message stays
+// for when an expression cannot be evaluated.
 //
-// +kubebuilder:validation:XValidation:rule="!has(self.env) || !has(self.environment) || self.env.all(e, !(e.name in self.environment))",message="spec.config.env and spec.config.environment both set the same variable: set each variable in one place"
-// +kubebuilder:validation:XValidation:rule="!has(self.env) || !has(self.environmentFrom) || self.env.all(e, self.environmentFrom.all(f, f.name != e.name))",message="spec.config.env and spec.config.environmentFrom both set the same variable: set each variable in one place"
-// +kubebuilder:validation:XValidation:rule="!has(self.environment) || !has(self.environmentFrom) || self.environmentFrom.all(f, !(f.name in self.environment))",message="spec.config.environment and spec.config.environmentFrom both set the same variable: set each variable in one place"
+// +kubebuilder:validation:XValidation:rule="!has(self.env) || !has(self.environment) || self.env.all(e, !(e.name in self.environment))",message="spec.config.env and spec.config.environment both set the same variable: set each variable in one place",messageExpression="'spec.config.env and spec.config.environment both set ' + self.env.map(e, e.name).filter(n, n in self.environment)[0] + ': set each variable in one place'"
+// +kubebuilder:validation:XValidation:rule="!has(self.env) || !has(self.environmentFrom) || self.env.all(e, self.environmentFrom.all(f, f.name != e.name))",message="spec.config.env and spec.config.environmentFrom both set the same variable: set each variable in one place",messageExpression="'spec.config.env and spec.config.environmentFrom both set ' + self.env.map(e, e.name).filter(n, self.environmentFrom.exists(f, f.name == n))[0] + ': set each variable in one place'"
+// +kubebuilder:validation:XValidation:rule="!has(self.environment) || !has(self.environmentFrom) || self.environmentFrom.all(f, !(f.name in self.environment))",message="spec.config.environment and spec.config.environmentFrom both set the same variable: set each variable in one place",messageExpression="'spec.config.environment and spec.config.environmentFrom both set ' + self.environmentFrom.map(f, f.name).filter(n, n in self.environment)[0] + ': set each variable in one place'"
 type PerformerConfig struct {
 	// GRPCPort is the port the performer serves gRPC on.
 	// +optional
@@ -147,11 +148,12 @@ type PerformerConfig struct {
 
 	// EnvironmentFrom are environment variables read from a key of a Secret
 	// or ConfigMap in the performer's namespace, in the original Hourglass
-	// operator's format.
+	// operator's format. At most 64: checking every name against env's 256
+	// must fit the API server's CEL cost limit per call.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
-	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:MaxItems=64
 	EnvironmentFrom []EnvironmentFromSource `json:"environmentFrom,omitempty"`
 
 	// Args are additional command line arguments.

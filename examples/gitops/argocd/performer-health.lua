@@ -1,18 +1,21 @@
--- Argo CD health check for Performer claims (hourglass.eigenlayer.io/v1alpha1).
+-- Argo CD health check for Performers (hourglass.eigenlayer.io/v1alpha1).
 -- Install it in argocd-cm as
 --   resource.customizations.health.hourglass.eigenlayer.io_Performer
 -- (argocd-cm.yaml beside this file holds the same text; a test keeps them equal).
 --
--- It reads what the performer function and Crossplane write on the claim:
--- status.phase (Pending, Running, Upgrading, Failed, Terminating) and the
+-- It reads what the performer function and Crossplane write on the
+-- Performer itself: status.phase (Pending, Running, Upgrading, Failed,
+-- Terminating) and status.ready (the function: true exactly while the
+-- serving revision answers, what the Hourglass executor polls), and the
 -- conditions Ready and Synced (Crossplane) and Degraded (the function).
 --   Degraded     phase Failed, Degraded=True (image pull, crash loop, no
 --                node with the hardware, a failed upgrade, an invalid spec),
---                or Synced=False (Crossplane cannot compose the claim)
---   Healthy      phase Running and Ready=True
+--                or Synced=False (Crossplane cannot compose the performer)
+--   Healthy      phase Running, status.ready true and Ready=True
 --   Progressing  everything else: no status yet, Pending, Upgrading
---                (the old revision keeps serving), Terminating, or a spec
---                change Crossplane has not processed yet
+--                (the old revision keeps serving), Terminating, a spec
+--                change Crossplane has not processed yet, or Running while
+--                status.ready and the Ready condition do not both say so
 local hs = {}
 
 local function condition(t)
@@ -77,7 +80,7 @@ if synced ~= nil and synced.status == "False" then
   return hs
 end
 
--- A condition older than the claim's generation describes the previous spec.
+-- A condition older than the performer's generation describes the previous spec.
 if ready ~= nil and ready.observedGeneration ~= nil and obj.metadata ~= nil
     and obj.metadata.generation ~= nil and ready.observedGeneration < obj.metadata.generation then
   hs.status = "Progressing"
@@ -95,12 +98,23 @@ if phase == "Upgrading" then
   return hs
 end
 
-if phase == "Running" and ready ~= nil and ready.status == "True" then
+local answers = obj.status.ready == true
+local readyTrue = ready ~= nil and ready.status == "True"
+if phase == "Running" and answers and readyTrue then
   hs.status = "Healthy"
   if obj.status.grpcEndpoint ~= nil then
     hs.message = "Serving at " .. obj.status.grpcEndpoint
   else
     hs.message = "Running"
+  end
+  return hs
+end
+if phase == "Running" then
+  hs.status = "Progressing"
+  if not answers then
+    hs.message = "Running, but status.ready is not true yet"
+  else
+    hs.message = "Running: " .. describe(ready, "waiting for the Ready condition")
   end
   return hs
 end
