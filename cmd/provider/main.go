@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -46,11 +47,13 @@ const (
 	errSetup       = "cannot set up PerformerEndpoint controller"
 	errAccessCheck = "cannot set up the check of Crossplane's access"
 
-	errFmtServiceAccount = "--crossplane-service-account %q: want NAMESPACE/NAME"
-	errStart             = "cannot start controller manager"
-	errMetrics           = "cannot register metrics"
-	errHealthz           = "cannot add health checks"
-	leaderElection       = "crossplane-leader-election-provider-hourglass"
+	errFmtServiceAccount  = "--crossplane-service-account %q: want NAMESPACE/NAME"
+	errFmtHealthCheckCIDR = "cannot parse --health-check-cidr %q"
+	errCachesNotSynced    = "informer caches not synced"
+	errStart              = "cannot start controller manager"
+	errMetrics            = "cannot register metrics"
+	errHealthz            = "cannot add health checks"
+	leaderElection        = "crossplane-leader-election-provider-hourglass"
 )
 
 // CLI of the provider.
@@ -86,39 +89,73 @@ type CLI struct {
 
 // Run the provider until it is told to stop.
 func (c *CLI) Run() error {
-	zl := zap.New(zap.UseDevMode(c.Debug))
-	log := logging.NewLogrLogger(zl.WithName("provider-hourglass"))
-	if c.Debug {
-		ctrl.SetLogger(zl)
-	} else {
-		// controller-runtime is very chatty at info level.
-		ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
-	}
-
+	log := c.logger()
 	sel, err := labels.Parse(c.WatchSelector)
 	if err != nil {
 		return errors.Wrap(err, errSelector)
 	}
+	prefixes, err := c.healthCheckPrefixes()
+	if err != nil {
+		return err
+	}
+	mgr, err := c.manager(sel)
+	if err != nil {
+		return err
+	}
+	mrMetrics, stateMetrics, err := registerMetrics()
+	if err != nil {
+		return err
+	}
+	if err := addProbes(mgr); err != nil {
+		return errors.Wrap(err, errHealthz)
+	}
+	log.Info("Starting", "watch-selector", sel.String(), "health-check", c.HealthCheck, "health-check-cidr", c.HealthCheckCIDR)
+	if err := provider.Setup(mgr, c.controllerOptions(log, mrMetrics, stateMetrics), c.providerConfig(prefixes)); err != nil {
+		return errors.Wrap(err, errSetup)
+	}
+	if err := c.addAccessCheck(mgr, log); err != nil {
+		return err
+	}
+	return errors.Wrap(mgr.Start(ctrl.SetupSignalHandler()), errStart)
+}
+
+// logger is the provider's logger. controller-runtime logs only with
+// --debug: it is very chatty at info level.
+func (c *CLI) logger() logging.Logger {
+	zl := zap.New(zap.UseDevMode(c.Debug))
+	if c.Debug {
+		ctrl.SetLogger(zl)
+	} else {
+		ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+	}
+	return logging.NewLogrLogger(zl.WithName("provider-hourglass"))
+}
+
+// healthCheckPrefixes parses --health-check-cidr.
+func (c *CLI) healthCheckPrefixes() ([]netip.Prefix, error) {
 	prefixes := make([]netip.Prefix, 0, len(c.HealthCheckCIDR))
 	for _, s := range c.HealthCheckCIDR {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
-			return errors.Wrapf(err, "cannot parse --health-check-cidr %q", s)
+			return nil, errors.Wrapf(err, errFmtHealthCheckCIDR, s)
 		}
 		prefixes = append(prefixes, p)
 	}
+	return prefixes, nil
+}
 
+// manager is the controller manager, caching only the objects sel selects.
+func (c *CLI) manager(sel labels.Selector) (ctrl.Manager, error) {
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
-		return errors.Wrap(err, errRESTConfig)
+		return nil, errors.Wrap(err, errRESTConfig)
 	}
 	s := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme, hourglass.AddToScheme} {
 		if err := add(s); err != nil {
-			return errors.Wrap(err, errScheme)
+			return nil, errors.Wrap(err, errScheme)
 		}
 	}
-
 	// Leases only, long ones: crossplane providers lose leadership under
 	// load with controller-runtime's 15 s default.
 	lease, renew := 60*time.Second, 50*time.Second
@@ -139,39 +176,43 @@ func (c *CLI) Run() error {
 		Metrics:                       metricsserver.Options{BindAddress: c.MetricsAddress},
 		HealthProbeBindAddress:        c.ProbeAddress,
 	})
-	if err != nil {
-		return errors.Wrap(err, errManager)
-	}
+	return mgr, errors.Wrap(err, errManager)
+}
 
+// registerMetrics registers the managed resource metrics and the
+// provider's own with the Prometheus registry the manager serves.
+func registerMetrics() (*managed.MRMetricRecorder, *statemetrics.MRStateMetrics, error) {
 	mrMetrics := managed.NewMRMetricRecorder()
 	stateMetrics := statemetrics.NewMRStateMetrics()
-	if err := metrics.Registry.Register(mrMetrics); err != nil {
-		return errors.Wrap(err, errMetrics)
+	for _, c := range []prometheus.Collector{mrMetrics, stateMetrics} {
+		if err := metrics.Registry.Register(c); err != nil {
+			return nil, nil, errors.Wrap(err, errMetrics)
+		}
 	}
-	if err := metrics.Registry.Register(stateMetrics); err != nil {
-		return errors.Wrap(err, errMetrics)
-	}
-	if err := provider.RegisterMetrics(metrics.Registry); err != nil {
-		return errors.Wrap(err, errMetrics)
-	}
+	return mrMetrics, stateMetrics, errors.Wrap(provider.RegisterMetrics(metrics.Registry), errMetrics)
+}
 
-	// Live once the process serves; ready once the informer caches have
-	// synced, so a restarted provider is not ready before it can observe.
+// addProbes makes the provider live once the process serves and ready once
+// the informer caches have synced, so a restarted provider is not ready
+// before it can observe.
+func addProbes(mgr ctrl.Manager) error {
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		return errors.Wrap(err, errHealthz)
+		return err
 	}
-	if err := mgr.AddReadyzCheck("caches", func(r *http.Request) error {
+	return mgr.AddReadyzCheck("caches", func(r *http.Request) error {
 		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 		defer cancel()
 		if !mgr.GetCache().WaitForCacheSync(ctx) {
-			return errors.New("informer caches not synced")
+			return errors.New(errCachesNotSynced)
 		}
 		return nil
-	}); err != nil {
-		return errors.Wrap(err, errHealthz)
-	}
+	})
+}
 
-	o := controller.Options{
+// controllerOptions are the PerformerEndpoint controller's options: the
+// reconcile rate bounds concurrency and the API client alike.
+func (c *CLI) controllerOptions(log logging.Logger, mr *managed.MRMetricRecorder, state *statemetrics.MRStateMetrics) controller.Options {
+	return controller.Options{
 		Logger:                  log,
 		MaxConcurrentReconciles: c.MaxReconcileRate,
 		PollInterval:            c.Poll,
@@ -179,22 +220,20 @@ func (c *CLI) Run() error {
 		Features:                &feature.Flags{},
 		MetricOptions: &controller.MetricOptions{
 			PollStateMetricInterval: c.PollStateMetric,
-			MRMetrics:               mrMetrics,
-			MRStateMetrics:          stateMetrics,
+			MRMetrics:               mr,
+			MRStateMetrics:          state,
 		},
 	}
+}
+
+// providerConfig is what the provider's reconciler needs beside the
+// controller options: the gRPC health checker, unless turned off.
+func (c *CLI) providerConfig(prefixes []netip.Prefix) provider.Config {
 	pc := provider.Config{FastPollInterval: c.PollFast}
 	if c.HealthCheck {
 		pc.Health = provider.InstrumentedHealthChecker{HealthChecker: provider.GRPCHealthChecker{Resolve: provider.PodIPResolver(prefixes...)}}
 	}
-	log.Info("Starting", "watch-selector", sel.String(), "health-check", c.HealthCheck, "health-check-cidr", c.HealthCheckCIDR)
-	if err := provider.Setup(mgr, o, pc); err != nil {
-		return errors.Wrap(err, errSetup)
-	}
-	if err := c.addAccessCheck(mgr, log); err != nil {
-		return err
-	}
-	return errors.Wrap(mgr.Start(ctrl.SetupSignalHandler()), errStart)
+	return pc
 }
 
 func main() {

@@ -49,13 +49,11 @@ func Compose(p *Performer, pl *Platform, o *Observed, now time.Time) (*Result, e
 	if err != nil {
 		return nil, err
 	}
-	plan := PlanRevisions(p, desired, o, now,
-		time.Duration(drainSeconds(p, pl))*time.Second, time.Duration(progressDeadline(p, pl))*time.Second)
-	hardware := p.Spec.HardwareRequirements != nil &&
-		(p.Spec.HardwareRequirements.GPUCount > 0 || p.Spec.HardwareRequirements.TEERequired)
-	st, conds := StatusOf(p, plan, o, hardware, now)
+	rollout := RolloutOf(p, pl)
+	plan := PlanRevisions(p, desired, o, rollout, now)
+	st, conds := StatusOf(p, plan, o, rollout, hw, now)
 
-	r := &Result{
+	res := &Result{
 		Resources: make(map[resource.Name]Desired, 2*len(plan.Revisions)+3), Status: st, Conditions: conds, Plan: plan,
 		Events: Events(p.Status, st, conds),
 	}
@@ -64,19 +62,19 @@ func Compose(p *Performer, pl *Platform, o *Observed, now time.Time) (*Result, e
 		// one must not make a serving performer look unready.
 		serving := rev == plan.Serving
 		d := withTraffic(rev, plan)
-		r.Resources[ResourceDeployment(rev.ID)] = Desired{Object: d, Ready: !serving || DeploymentReady(o.Deployments[rev.ID])}
+		res.Resources[ResourceDeployment(rev.ID)] = Desired{Object: d, Ready: !serving || DeploymentReady(o.Deployments[rev.ID])}
 		if pl.Endpoints {
-			r.Resources[ResourceEndpoint(rev.ID)] = Desired{Object: Endpoint(p, pl, rev, serving), Ready: !serving || EndpointServing(o.Endpoints[rev.ID])}
+			res.Resources[ResourceEndpoint(rev.ID)] = Desired{Object: Endpoint(p, pl, rev, serving), Ready: !serving || EndpointReady(o.Endpoints[rev.ID])}
 		}
 	}
-	r.Resources[ResourceService] = Desired{Object: Service(p, plan.Serving), Ready: ServiceReady(o.Service)}
+	res.Resources[ResourceService] = Desired{Object: Service(p, plan.Serving), Ready: ServiceReady(o.Service)}
 	// A Secret is usable once it exists.
-	r.Resources[ResourceConnectionSecret] = Desired{Object: ConnectionSecret(p, plan.Serving.GRPCPort), Ready: true}
+	res.Resources[ResourceConnectionSecret] = Desired{Object: ConnectionSecret(p, plan.Serving.GRPCPort), Ready: true}
 	if NetworkPolicyEnabled(p, pl) {
 		// A NetworkPolicy has no status: it works once it exists.
-		r.Resources[ResourceNetworkPolicy] = Desired{Object: NetworkPolicy(p, pl, plan.Revisions), Ready: true}
+		res.Resources[ResourceNetworkPolicy] = Desired{Object: NetworkPolicy(p, pl, plan.Revisions), Ready: true}
 	}
-	return r, nil
+	return res, nil
 }
 
 // withTraffic labels a revision's Deployment with its part in the upgrade.

@@ -48,14 +48,15 @@ func Endpoint(p *Performer, pl *Platform, r *Revision, serving bool) *observev1a
 	return e
 }
 
-// EndpointReady reports whether the provider found the revision healthy:
-// a ready pod that answers gRPC health (or is ready, with checks off).
-func EndpointReady(e *observev1alpha1.PerformerEndpoint) bool {
+// EndpointHealthy reports whether the provider found the revision healthy
+// (status.atProvider.healthy): a ready pod that answers gRPC health (or is
+// ready, with checks off), whether or not the Service sends it traffic.
+func EndpointHealthy(e *observev1alpha1.PerformerEndpoint) bool {
 	return e != nil && e.Status.AtProvider.Healthy
 }
 
-// EndpointServing reports whether the provider found the serving revision
-// reachable through its Service: its Ready condition.
-func EndpointServing(e *observev1alpha1.PerformerEndpoint) bool {
+// EndpointReady reports whether the provider found the serving revision
+// healthy and reachable through its Service: its Ready condition.
+func EndpointReady(e *observev1alpha1.PerformerEndpoint) bool {
 	return e != nil && e.Status.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue
 }

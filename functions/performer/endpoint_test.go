@@ -2,6 +2,7 @@ package main
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
@@ -83,11 +84,10 @@ func TestUpgradeWaitsForHealth(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			o := &Observed{
-				Deployments:    map[string]*appsv1.Deployment{r1.ID: ready(r1), r2.ID: ready(r2)},
-				Endpoints:      map[string]*observev1alpha1.PerformerEndpoint{r2.ID: tc.endpoint},
-				RequireHealthy: true,
+				Deployments: map[string]*appsv1.Deployment{r1.ID: ready(r1), r2.ID: ready(r2)},
+				Endpoints:   map[string]*observev1alpha1.PerformerEndpoint{r2.ID: tc.endpoint},
 			}
-			if got := PlanRevisions(p, r2, o, testNow, 0, 600e9).Switched; got != tc.switched {
+			if got := PlanRevisions(p, r2, o, Rollout{Deadline: 600 * time.Second, HealthChecked: true}, testNow).Switched; got != tc.switched {
 				t.Errorf("%s\nPlanRevisions(...).Switched: want %v, got %v", tc.reason, tc.switched, got)
 			}
 		})
@@ -124,9 +124,9 @@ func TestStatusWithEndpoint(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			o := &Observed{
 				Deployments: map[string]*appsv1.Deployment{r1.ID: d}, Service: svc,
-				Endpoints: map[string]*observev1alpha1.PerformerEndpoint{r1.ID: tc.endpoint}, RequireHealthy: true,
+				Endpoints: map[string]*observev1alpha1.PerformerEndpoint{r1.ID: tc.endpoint},
 			}
-			st, conds := StatusOf(testPerformer(), &Plan{Serving: r1}, o, false, testNow)
+			st, conds := StatusOf(testPerformer(), &Plan{Serving: r1}, o, Rollout{HealthChecked: true}, &HardwareNeeds{}, testNow)
 			if diff := cmp.Diff(tc.want, condSummary(conds)); diff != "" {
 				t.Errorf("%s\nStatusOf(...) conditions: -want, +got:\n%s", tc.reason, diff)
 			}

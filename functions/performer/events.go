@@ -8,19 +8,9 @@ import (
 	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 )
 
-// Event reasons: what `kubectl describe performer` shows when the performer
-// changes. Crossplane records a function's results as events on the
-// Performer, the composite they target.
-const (
-	EventRunning         = "PerformerRunning"
-	EventNotRunning      = "PerformerNotRunning"
-	EventUpgradeStarted  = "UpgradeStarted"
-	EventTrafficSwitched = "TrafficSwitched"
-	EventDegraded        = "PerformerDegraded"
-	EventRecovered       = "PerformerRecovered"
-)
-
-// Event is one change worth telling the user about.
+// Event is one change worth telling the user about, with one of the
+// v1alpha1 Event reasons. Crossplane records a function's results as events
+// on the Performer, the composite they target.
 type Event struct {
 	Warning bool
 	Reason  string
@@ -35,11 +25,11 @@ type Event struct {
 func Events(prev, next v1alpha1.PerformerStatus, conds []Condition) []Event {
 	var ev []Event
 	if next.Target != nil && (prev.Target == nil || prev.Target.Revision != next.Target.Revision) {
-		ev = append(ev, Event{Reason: EventUpgradeStarted, Message: fmt.Sprintf("upgrading from %s to %s",
+		ev = append(ev, Event{Reason: v1alpha1.EventUpgradeStarted, Message: fmt.Sprintf("upgrading from %s to %s",
 			describeRevision(next.Active), describeRevision(next.Target))})
 	}
 	if prev.Active != nil && next.Active != nil && prev.Active.Revision != next.Active.Revision {
-		ev = append(ev, Event{Reason: EventTrafficSwitched, Message: fmt.Sprintf("Service %s now sends traffic to %s (was %s)",
+		ev = append(ev, Event{Reason: v1alpha1.EventTrafficSwitched, Message: fmt.Sprintf("Service %s now sends traffic to %s (was %s)",
 			next.ServiceName, describeRevision(next.Active), describeRevision(prev.Active))})
 	}
 	switch {
@@ -48,17 +38,17 @@ func Events(prev, next v1alpha1.PerformerStatus, conds []Condition) []Event {
 		if next.PodName != "" {
 			msg += " from pod " + next.PodName
 		}
-		ev = append(ev, Event{Reason: EventRunning, Message: msg})
+		ev = append(ev, Event{Reason: v1alpha1.EventRunning, Message: msg})
 	case prev.Phase == v1alpha1.PhaseRunning && (next.Phase == v1alpha1.PhasePending || next.Phase == v1alpha1.PhaseFailed):
-		ev = append(ev, Event{Warning: true, Reason: EventNotRunning, Message: fmt.Sprintf("phase %s: %s", next.Phase, conditionMessage(conds, v1alpha1.ConditionAvailable))})
+		ev = append(ev, Event{Warning: true, Reason: v1alpha1.EventNotRunning, Message: fmt.Sprintf("phase %s: %s", next.Phase, conditionMessage(conds, v1alpha1.ConditionAvailable))})
 	}
 	wasDegraded := degraded(prev.Conditions)
 	d, isDegraded := degradedNow(conds)
 	switch {
 	case isDegraded && (!wasDegraded.ok || wasDegraded.reason != d.Reason):
-		ev = append(ev, Event{Warning: true, Reason: EventDegraded, Message: d.Reason + ": " + d.Message})
+		ev = append(ev, Event{Warning: true, Reason: v1alpha1.EventDegraded, Message: d.Reason + ": " + d.Message})
 	case !isDegraded && wasDegraded.ok:
-		ev = append(ev, Event{Reason: EventRecovered, Message: "no longer degraded (was " + wasDegraded.reason + ")"})
+		ev = append(ev, Event{Reason: v1alpha1.EventRecovered, Message: "no longer degraded (was " + wasDegraded.reason + ")"})
 	}
 	return ev
 }

@@ -40,12 +40,12 @@ func TestEvents(t *testing.T) {
 		"FirstRunning": {
 			reason: "Becoming Running names the endpoint and the pod.",
 			args:   args{prev: v1alpha1.PerformerStatus{Phase: v1alpha1.PhasePending}, next: running, conds: notDegraded},
-			want:   []Event{{Reason: EventRunning, Message: "serving at performer-p.ns.svc.cluster.local:9090 from pod p-1"}},
+			want:   []Event{{Reason: v1alpha1.EventRunning, Message: "serving at performer-p.ns.svc.cluster.local:9090 from pod p-1"}},
 		},
 		"UpgradeStarted": {
 			reason: "A new target names both versions.",
 			args:   args{prev: running, next: upgrading, conds: notDegraded},
-			want:   []Event{{Reason: EventUpgradeStarted, Message: "upgrading from version v1 (revision aaaaaaaaaa) to version v2 (revision bbbbbbbbbb)"}},
+			want:   []Event{{Reason: v1alpha1.EventUpgradeStarted, Message: "upgrading from version v1 (revision aaaaaaaaaa) to version v2 (revision bbbbbbbbbb)"}},
 		},
 		"UpgradeContinues": {
 			reason: "The same target on the next reconcile is not a new upgrade.",
@@ -54,12 +54,12 @@ func TestEvents(t *testing.T) {
 		"TrafficSwitched": {
 			reason: "The Service moving to the new revision is the moment an upgrade takes effect; leaving Upgrading for Running is not a second 'running' event.",
 			args:   args{prev: upgrading, next: switched, conds: notDegraded},
-			want:   []Event{{Reason: EventTrafficSwitched, Message: "Service performer-p now sends traffic to version v2 (revision bbbbbbbbbb) (was version v1 (revision aaaaaaaaaa))"}},
+			want:   []Event{{Reason: v1alpha1.EventTrafficSwitched, Message: "Service performer-p now sends traffic to version v2 (revision bbbbbbbbbb) (was version v1 (revision aaaaaaaaaa))"}},
 		},
 		"Degraded": {
 			reason: "Becoming degraded is a warning with the reason and message of the condition.",
 			args:   args{prev: upgrading, next: upgrading, conds: pullFailed},
-			want:   []Event{{Warning: true, Reason: EventDegraded, Message: "ImagePullFailed: pull of myavs/p:v2 failed"}},
+			want:   []Event{{Warning: true, Reason: v1alpha1.EventDegraded, Message: "ImagePullFailed: pull of myavs/p:v2 failed"}},
 		},
 		"StillDegraded": {
 			reason: "Staying degraded for the same reason is not news.",
@@ -68,12 +68,12 @@ func TestEvents(t *testing.T) {
 		"Recovered": {
 			reason: "Leaving Degraded says what it was.",
 			args:   args{prev: degradedPrev, next: running, conds: notDegraded},
-			want:   []Event{{Reason: EventRecovered, Message: "no longer degraded (was ImagePullFailed)"}},
+			want:   []Event{{Reason: v1alpha1.EventRecovered, Message: "no longer degraded (was ImagePullFailed)"}},
 		},
 		"StoppedRunning": {
 			reason: "A Running performer falling back to Pending is a warning naming why.",
 			args:   args{prev: running, next: pending, conds: unschedulable},
-			want:   []Event{{Warning: true, Reason: EventNotRunning, Message: "phase Pending: HardwareUnavailable: 0/6 nodes have nvidia.com/gpu"}},
+			want:   []Event{{Warning: true, Reason: v1alpha1.EventNotRunning, Message: "phase Pending: HardwareUnavailable: 0/6 nodes have nvidia.com/gpu"}},
 		},
 	}
 	for name, tc := range cases {

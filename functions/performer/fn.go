@@ -58,19 +58,19 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	rsp := response.To(req, SteadyTTL)
 	pl, err := platform(req)
 	if err != nil {
-		fatal(rsp, ReasonInvalidInput, err)
+		fatal(rsp, v1alpha1.ReasonInvalidInput, err)
 		return rsp, nil
 	}
 	p, o, lost, err := read(req, pl)
 	if err != nil {
-		fatal(rsp, ReasonInvalid, err)
+		fatal(rsp, v1alpha1.ReasonInvalidSpec, err)
 		return rsp, nil
 	}
 	log := f.log.WithValues("namespace", p.Namespace, "name", p.Name)
 	res, err := Compose(p, pl, o, f.now())
 	if err != nil {
 		log.Info("Cannot compose performer", "error", err)
-		fatal(rsp, ReasonInvalid, errors.Wrap(err, errCompose))
+		fatal(rsp, v1alpha1.ReasonInvalidSpec, errors.Wrap(err, errCompose))
 		return rsp, nil
 	}
 	rsp.Requirements = requirements(p, pl, lost)
@@ -144,7 +144,6 @@ func read(req *fnv1.RunFunctionRequest, pl *Platform) (*Performer, *Observed, bo
 	if err != nil {
 		return nil, nil, false, err
 	}
-	o.RequireHealthy = pl.Endpoints
 	if !pl.ObservePods {
 		return p, o, lost, nil
 	}

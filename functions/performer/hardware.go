@@ -2,7 +2,8 @@ package main
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -29,6 +30,27 @@ type HardwareNeeds struct {
 	RuntimeClassName string
 	// RuntimeClassFrom is the field that asked for RuntimeClassName.
 	RuntimeClassFrom *field.Path
+	// GPUOrTEE is true when the performer asks for a GPU or a TEE: a
+	// revision that misses its deadline with no pod to tell why most
+	// likely waits for that hardware.
+	GPUOrTEE bool
+}
+
+// NodeLabelKeys are the node label keys the needs constrain: a pod whose
+// nodes are rejected on them waits for hardware.
+func (n *HardwareNeeds) NodeLabelKeys() []string {
+	var keys []string
+	for _, g := range n.NodeTerms {
+		for _, t := range g.Terms {
+			for _, e := range t.MatchExpressions {
+				keys = append(keys, e.Key)
+			}
+		}
+	}
+	for k := range n.NodeLabels {
+		keys = append(keys, k)
+	}
+	return keys
 }
 
 // TermGroup is a set of ORed node selector terms and where it came from.
@@ -51,38 +73,39 @@ type ResourceNeed struct {
 // Hardware maps hardware requirements to needs with the platform's
 // profiles. Unknown GPU or TEE types, and customLabels that name a resource
 // but hold no quantity, are errors naming the field.
-func Hardware(hw *v1alpha1.HardwareRequirements, p *Platform) (*HardwareNeeds, error) {
+func Hardware(hw *v1alpha1.HardwareRequirements, pl *Platform) (*HardwareNeeds, error) {
 	n := &HardwareNeeds{}
 	if hw == nil {
 		return n, nil
 	}
+	n.GPUOrTEE = hw.GPUCount > 0 || hw.TEERequired
 	path := field.NewPath("spec", "hardwareRequirements")
-	if err := n.gpu(hw, p, path); err != nil {
+	if err := n.gpu(hw, pl, path); err != nil {
 		return nil, err
 	}
-	if err := n.tee(hw, p, path); err != nil {
+	if err := n.tee(hw, pl, path); err != nil {
 		return nil, err
 	}
-	if err := n.custom(hw, p, path); err != nil {
+	if err := n.custom(hw, pl, path); err != nil {
 		return nil, err
 	}
 	return n, nil
 }
 
-func (n *HardwareNeeds) gpu(hw *v1alpha1.HardwareRequirements, p *Platform, path *field.Path) error {
+func (n *HardwareNeeds) gpu(hw *v1alpha1.HardwareRequirements, pl *Platform, path *field.Path) error {
 	if hw.GPUType != "" {
 		if hw.GPUCount < 1 {
 			return field.Required(path.Child("gpuCount"), "must be at least 1 when gpuType is set")
 		}
-		terms, ok := p.GPUTypes[hw.GPUType]
+		terms, ok := pl.GPUTypes[hw.GPUType]
 		switch {
 		case ok:
-		case p.GPUFallbackLabel != "":
+		case pl.GPUFallbackLabel != "":
 			terms = []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{
-				{Key: p.GPUFallbackLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{hw.GPUType}},
+				{Key: pl.GPUFallbackLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{hw.GPUType}},
 			}}}
 		default:
-			return field.NotSupported(path.Child("gpuType"), hw.GPUType, p.knownGPUTypes())
+			return field.NotSupported(path.Child("gpuType"), hw.GPUType, slices.Sorted(maps.Keys(pl.GPUTypes)))
 		}
 		n.NodeTerms = append(n.NodeTerms, TermGroup{From: path.Child("gpuType"), Terms: terms})
 	}
@@ -91,32 +114,32 @@ func (n *HardwareNeeds) gpu(hw *v1alpha1.HardwareRequirements, p *Platform, path
 	}
 	if hw.GPUCount > 0 {
 		n.Resources = append(n.Resources, ResourceNeed{
-			From: path.Child("gpuCount"), Name: p.GPUResource, Quantity: *resource.NewQuantity(int64(hw.GPUCount), resource.DecimalSI),
+			From: path.Child("gpuCount"), Name: pl.GPUResource, Quantity: *resource.NewQuantity(int64(hw.GPUCount), resource.DecimalSI),
 		})
-		n.Tolerations = append(n.Tolerations, p.GPUTolerations...)
+		n.Tolerations = append(n.Tolerations, pl.GPUTolerations...)
 	}
 	return nil
 }
 
-func (n *HardwareNeeds) tee(hw *v1alpha1.HardwareRequirements, p *Platform, path *field.Path) error {
+func (n *HardwareNeeds) tee(hw *v1alpha1.HardwareRequirements, pl *Platform, path *field.Path) error {
 	switch {
 	case !hw.TEERequired && hw.TEEType == "":
 		return nil
 	case !hw.TEERequired:
 		return field.Invalid(path.Child("teeRequired"), false, "must be true when teeType is set")
 	case hw.TEEType == "":
-		return field.Required(path.Child("teeType"), fmt.Sprintf("required when teeRequired is true; one of %v", p.knownTEETypes()))
+		return field.Required(path.Child("teeType"), fmt.Sprintf("required when teeRequired is true; one of %v", slices.Sorted(maps.Keys(pl.TEE))))
 	}
-	prof, ok := p.TEE[hw.TEEType]
+	prof, ok := pl.TEE[hw.TEEType]
 	if !ok {
-		return field.NotSupported(path.Child("teeType"), hw.TEEType, p.knownTEETypes())
+		return field.NotSupported(path.Child("teeType"), hw.TEEType, slices.Sorted(maps.Keys(pl.TEE)))
 	}
 	from := path.Child("teeType")
 	if len(prof.NodeSelectorTerms) > 0 {
 		n.NodeTerms = append(n.NodeTerms, TermGroup{From: from, Terms: prof.NodeSelectorTerms})
 	}
 	n.Tolerations = append(n.Tolerations, prof.Tolerations...)
-	for _, name := range sortedResourceNames(prof.Resources) {
+	for _, name := range slices.Sorted(maps.Keys(prof.Resources)) {
 		n.Resources = append(n.Resources, ResourceNeed{From: from, Name: name, Quantity: prof.Resources[name], Default: true})
 	}
 	if prof.RuntimeClassName != nil && *prof.RuntimeClassName != "" {
@@ -129,15 +152,10 @@ func (n *HardwareNeeds) tee(hw *v1alpha1.HardwareRequirements, p *Platform, path
 // lists as resource names (sgx.intel.com/epc by default), resource
 // quantities. A quantity given this way replaces a TEE profile's default for
 // the same resource: it is the user's explicit choice.
-func (n *HardwareNeeds) custom(hw *v1alpha1.HardwareRequirements, p *Platform, path *field.Path) error {
-	keys := make([]string, 0, len(hw.CustomLabels))
-	for k := range hw.CustomLabels {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+func (n *HardwareNeeds) custom(hw *v1alpha1.HardwareRequirements, pl *Platform, path *field.Path) error {
+	for _, k := range slices.Sorted(maps.Keys(hw.CustomLabels)) {
 		v := hw.CustomLabels[k]
-		if !p.ResourceLabelKeys[k] {
+		if !pl.ResourceLabelKeys[k] {
 			if n.NodeLabels == nil {
 				n.NodeLabels = map[string]string{}
 			}
@@ -162,13 +180,4 @@ func setResource(rs []ResourceNeed, r ResourceNeed) []ResourceNeed {
 		}
 	}
 	return append(rs, r)
-}
-
-func sortedResourceNames(l corev1.ResourceList) []corev1.ResourceName {
-	out := make([]corev1.ResourceName, 0, len(l))
-	for k := range l {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
 }

@@ -38,6 +38,7 @@ func TestHardware(t *testing.T) {
 			reason: "A known gpuType matches GFD or GKE labels; gpuCount becomes nvidia.com/gpu plus the GPU taint toleration.",
 			hw:     &v1alpha1.HardwareRequirements{GPUType: "nvidia-a100", GPUCount: 2},
 			want: &HardwareNeeds{
+				GPUOrTEE: true,
 				NodeTerms: []TermGroup{{From: hwPath.Child("gpuType"), Terms: []corev1.NodeSelectorTerm{
 					in("nvidia.com/gpu.product", "NVIDIA-A100-SXM4-40GB", "NVIDIA-A100-SXM4-80GB", "NVIDIA-A100-PCIE-40GB", "NVIDIA-A100-80GB-PCIe"),
 					in("cloud.google.com/gke-accelerator", "nvidia-tesla-a100", "nvidia-a100-80gb"),
@@ -50,6 +51,7 @@ func TestHardware(t *testing.T) {
 			reason: "gpuCount without gpuType asks for any GPU: the resource and toleration, no node terms.",
 			hw:     &v1alpha1.HardwareRequirements{GPUCount: 1},
 			want: &HardwareNeeds{
+				GPUOrTEE:    true,
 				Tolerations: []corev1.Toleration{gpuTol},
 				Resources:   []ResourceNeed{{From: hwPath.Child("gpuCount"), Name: "nvidia.com/gpu", Quantity: resource.MustParse("1")}},
 			},
@@ -63,6 +65,7 @@ func TestHardware(t *testing.T) {
 			reason: "SGX needs the NFD label, the TEE toleration and the SGX device plugin's enclave and EPC; no runtime class.",
 			hw:     &v1alpha1.HardwareRequirements{TEERequired: true, TEEType: "sgx"},
 			want: &HardwareNeeds{
+				GPUOrTEE:    true,
 				NodeTerms:   []TermGroup{{From: hwPath.Child("teeType"), Terms: []corev1.NodeSelectorTerm{in("feature.node.kubernetes.io/cpu-security.sgx.enabled", "true")}}},
 				Tolerations: []corev1.Toleration{teeTol},
 				Resources: []ResourceNeed{
@@ -75,6 +78,7 @@ func TestHardware(t *testing.T) {
 			reason: "SEV-SNP needs the NFD label and the Confidential Containers runtime class.",
 			hw:     &v1alpha1.HardwareRequirements{TEERequired: true, TEEType: "sev-snp"},
 			want: &HardwareNeeds{
+				GPUOrTEE:         true,
 				NodeTerms:        []TermGroup{{From: hwPath.Child("teeType"), Terms: []corev1.NodeSelectorTerm{in("feature.node.kubernetes.io/cpu-security.sev.snp.enabled", "true")}}},
 				Tolerations:      []corev1.Toleration{teeTol},
 				RuntimeClassName: "kata-qemu-snp", RuntimeClassFrom: hwPath.Child("teeType"),
@@ -84,6 +88,7 @@ func TestHardware(t *testing.T) {
 			reason: "SEV has its own NFD label and runtime class.",
 			hw:     &v1alpha1.HardwareRequirements{TEERequired: true, TEEType: "sev"},
 			want: &HardwareNeeds{
+				GPUOrTEE:         true,
 				NodeTerms:        []TermGroup{{From: hwPath.Child("teeType"), Terms: []corev1.NodeSelectorTerm{in("feature.node.kubernetes.io/cpu-security.sev.enabled", "true")}}},
 				Tolerations:      []corev1.Toleration{teeTol},
 				RuntimeClassName: "kata-qemu-sev", RuntimeClassFrom: hwPath.Child("teeType"),
@@ -93,6 +98,7 @@ func TestHardware(t *testing.T) {
 			reason: "TDX has its own NFD label and runtime class.",
 			hw:     &v1alpha1.HardwareRequirements{TEERequired: true, TEEType: "tdx"},
 			want: &HardwareNeeds{
+				GPUOrTEE:         true,
 				NodeTerms:        []TermGroup{{From: hwPath.Child("teeType"), Terms: []corev1.NodeSelectorTerm{in("feature.node.kubernetes.io/cpu-security.tdx.enabled", "true")}}},
 				Tolerations:      []corev1.Toleration{teeTol},
 				RuntimeClassName: "kata-qemu-tdx", RuntimeClassFrom: hwPath.Child("teeType"),
@@ -117,6 +123,7 @@ func TestHardware(t *testing.T) {
 			reason: "The seed's TEE example puts sgx.intel.com/epc in customLabels: it is read as the EPC quantity, replacing the profile's default, not as a node label no node has.",
 			hw:     &v1alpha1.HardwareRequirements{TEERequired: true, TEEType: "sgx", CustomLabels: map[string]string{"sgx.intel.com/epc": "128Mi"}},
 			want: &HardwareNeeds{
+				GPUOrTEE:    true,
 				NodeTerms:   []TermGroup{{From: hwPath.Child("teeType"), Terms: []corev1.NodeSelectorTerm{in("feature.node.kubernetes.io/cpu-security.sgx.enabled", "true")}}},
 				Tolerations: []corev1.Toleration{teeTol},
 				Resources: []ResourceNeed{

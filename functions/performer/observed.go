@@ -1,7 +1,6 @@
 package main
 
 import (
-	"sort"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -42,28 +41,27 @@ type Observed struct {
 	Pods []corev1.Pod
 	// Endpoints by revision ID, when the platform composes them.
 	Endpoints map[string]*observev1alpha1.PerformerEndpoint
-	// RequireHealthy makes a revision ready only once its endpoint is
-	// healthy: set when the platform composes endpoints.
-	RequireHealthy bool
 }
 
 // RevisionReady reports whether a revision can take traffic: its
-// Deployment is ready and, with endpoints, the provider found it healthy.
-func (o *Observed) RevisionReady(id string) bool {
-	return DeploymentReady(o.Deployments[id]) && (!o.RequireHealthy || EndpointReady(o.Endpoints[id]))
+// Deployment is ready and, when the provider health-checks revisions
+// (Rollout.HealthChecked), the provider found it healthy.
+func (o *Observed) RevisionReady(id string, healthChecked bool) bool {
+	return DeploymentReady(o.Deployments[id]) && (!healthChecked || EndpointHealthy(o.Endpoints[id]))
 }
 
 // ReadySince is when a revision became ready, as its observed objects
 // record it: the later of its Deployment's Available transition and, when
-// health counts and the provider reports it Ready, its PerformerEndpoint's
-// Ready transition. Nil while the Deployment is not available.
+// the provider health-checks revisions and reports this one Ready, its
+// PerformerEndpoint's Ready transition. Nil while the Deployment is not
+// available.
 //
 // Times in the status come from here rather than the clock because
 // Crossplane may pass an XR older than the one it last wrote (it reads the
 // XR from a cache its own writes have not reached yet, crossplane/crossplane
 // #7062): a clock time would then be taken again and differ, and every
 // difference is a write to the XR and another composition round.
-func (o *Observed) ReadySince(id string) *metav1.Time {
+func (o *Observed) ReadySince(id string, healthChecked bool) *metav1.Time {
 	d := o.Deployments[id]
 	if d == nil {
 		return nil
@@ -73,7 +71,7 @@ func (o *Observed) ReadySince(id string) *metav1.Time {
 		return nil
 	}
 	since := c.LastTransitionTime
-	if e := o.Endpoints[id]; o.RequireHealthy && e != nil {
+	if e := o.Endpoints[id]; healthChecked && e != nil {
 		r := e.Status.GetCondition(xpv2.TypeReady)
 		if r.Status == corev1.ConditionTrue && since.Before(&r.LastTransitionTime) {
 			since = r.LastTransitionTime
@@ -129,16 +127,6 @@ func (o *Observed) ServedRevision() string {
 	return o.Service.Spec.Selector[names.LabelRevision]
 }
 
-// RevisionIDs returns the observed revisions, sorted.
-func (o *Observed) RevisionIDs() []string {
-	ids := make([]string, 0, len(o.Deployments))
-	for id := range o.Deployments {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
-}
-
 // KeptRevision rebuilds a revision the function no longer derives from the
 // spec (the one serving during an upgrade, or one draining) from its
 // observed Deployment: only the fields the function itself sets are kept,
@@ -162,9 +150,9 @@ func KeptRevision(id string, d *appsv1.Deployment, version string) *Revision {
 			continue
 		}
 		r.Image = c.Image
-		for _, p := range c.Ports {
-			if p.Name == PortName {
-				r.GRPCPort = p.ContainerPort
+		for _, port := range c.Ports {
+			if port.Name == PortName {
+				r.GRPCPort = port.ContainerPort
 			}
 		}
 	}

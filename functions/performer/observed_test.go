@@ -24,9 +24,9 @@ func readySince(e *observev1alpha1.PerformerEndpoint, d time.Duration) *observev
 
 func TestReadySince(t *testing.T) {
 	type args struct {
-		d       *appsv1.Deployment
-		ep      *observev1alpha1.PerformerEndpoint
-		healthy bool
+		d             *appsv1.Deployment
+		ep            *observev1alpha1.PerformerEndpoint
+		healthChecked bool
 	}
 	cases := map[string]struct {
 		reason string
@@ -54,30 +54,30 @@ func TestReadySince(t *testing.T) {
 		},
 		"EndpointLater": {
 			reason: "With health checks, the endpoint's Ready transition when it came later.",
-			args:   args{d: deployment(availableSince(time.Minute)), ep: readySince(healthyEndpoint(true, true, ""), 10*time.Second), healthy: true},
+			args:   args{d: deployment(availableSince(time.Minute)), ep: readySince(healthyEndpoint(true, true, ""), 10*time.Second), healthChecked: true},
 			want:   ago(10 * time.Second),
 		},
 		"EndpointEarlier": {
 			reason: "An endpoint Ready before its Deployment's latest availability does not move the time back.",
-			args:   args{d: deployment(availableSince(time.Minute)), ep: readySince(healthyEndpoint(true, true, ""), time.Hour), healthy: true},
+			args:   args{d: deployment(availableSince(time.Minute)), ep: readySince(healthyEndpoint(true, true, ""), time.Hour), healthChecked: true},
 			want:   ago(time.Minute),
 		},
 		"EndpointNotReady": {
 			reason: "An endpoint not Ready has no Ready transition to offer.",
-			args:   args{d: deployment(availableSince(time.Minute)), ep: readySince(healthyEndpoint(false, false, ""), time.Second), healthy: true},
+			args:   args{d: deployment(availableSince(time.Minute)), ep: readySince(healthyEndpoint(false, false, ""), time.Second), healthChecked: true},
 			want:   ago(time.Minute),
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			o := &Observed{Deployments: map[string]*appsv1.Deployment{}, Endpoints: map[string]*observev1alpha1.PerformerEndpoint{}, RequireHealthy: tc.args.healthy}
+			o := &Observed{Deployments: map[string]*appsv1.Deployment{}, Endpoints: map[string]*observev1alpha1.PerformerEndpoint{}}
 			if tc.args.d != nil {
 				o.Deployments["r1"] = tc.args.d
 			}
 			if tc.args.ep != nil {
 				o.Endpoints["r1"] = tc.args.ep
 			}
-			if diff := cmp.Diff(tc.want, o.ReadySince("r1")); diff != "" {
+			if diff := cmp.Diff(tc.want, o.ReadySince("r1", tc.args.healthChecked)); diff != "" {
 				t.Errorf("%s\nReadySince(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})

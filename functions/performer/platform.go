@@ -1,9 +1,6 @@
 package main
 
 import (
-	"slices"
-	"sort"
-
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -158,14 +155,14 @@ func defaultTEE() map[string]v1beta1.TEEProfile {
 
 // DefaultPlatform is the platform with no input at all.
 func DefaultPlatform() *Platform {
-	p, _ := NewPlatform(nil)
-	return p
+	pl, _ := NewPlatform(nil)
+	return pl
 }
 
 // NewPlatform applies the built-in defaults to the input. Errors name the
 // input field.
 func NewPlatform(in *v1beta1.Input) (*Platform, error) {
-	p := &Platform{
+	pl := &Platform{
 		GPUResource:       DefaultGPUResource,
 		GPUTolerations:    []corev1.Toleration{{Key: DefaultGPUResource, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
 		GPUTypes:          defaultGPUTypes(),
@@ -189,17 +186,17 @@ func NewPlatform(in *v1beta1.Input) (*Platform, error) {
 		}},
 	}
 	if in == nil {
-		return p, nil
+		return pl, nil
 	}
-	if err := p.applyHardware(in.Hardware, field.NewPath("hardware")); err != nil {
+	if err := pl.applyHardware(in.Hardware, field.NewPath("hardware")); err != nil {
 		return nil, err
 	}
 	if np := in.NetworkPolicy; np != nil {
 		if np.Enabled != nil {
-			p.NetworkPolicyEnabled = *np.Enabled
+			pl.NetworkPolicyEnabled = *np.Enabled
 		}
 		if len(np.AllowedClients) > 0 {
-			p.AllowedClients = np.AllowedClients
+			pl.AllowedClients = np.AllowedClients
 		}
 	}
 	if s := in.Security; s != nil {
@@ -207,40 +204,40 @@ func NewPlatform(in *v1beta1.Input) (*Platform, error) {
 			if *s.Profile != SecurityRestricted && *s.Profile != SecurityUnconfined {
 				return nil, field.NotSupported(field.NewPath("security", "profile"), *s.Profile, []string{SecurityRestricted, SecurityUnconfined})
 			}
-			p.Security.Profile = s.Profile
+			pl.Security.Profile = s.Profile
 		}
-		p.Security.RunAsUser, p.Security.RunAsGroup, p.Security.FSGroup = s.RunAsUser, s.RunAsGroup, s.FSGroup
-		p.Security.ReadOnlyRootFilesystem = s.ReadOnlyRootFilesystem
+		pl.Security.RunAsUser, pl.Security.RunAsGroup, pl.Security.FSGroup = s.RunAsUser, s.RunAsGroup, s.FSGroup
+		pl.Security.ReadOnlyRootFilesystem = s.ReadOnlyRootFilesystem
 	}
 	if pr := in.Probes; pr != nil {
-		applyTiming(&p.Readiness, pr.Readiness)
-		applyTiming(&p.Liveness, pr.Liveness)
+		applyTiming(&pl.Readiness, pr.Readiness)
+		applyTiming(&pl.Liveness, pr.Liveness)
 	}
 	if in.ObservePods != nil {
-		p.ObservePods = *in.ObservePods
+		pl.ObservePods = *in.ObservePods
 	}
 	if e := in.Endpoint; e != nil {
-		setBool(&p.Endpoints, e.Enabled)
-		setBool(&p.EndpointHealthCheck, e.HealthCheck)
+		setBool(&pl.Endpoints, e.Enabled)
+		setBool(&pl.EndpointHealthCheck, e.HealthCheck)
 		if e.HealthCheckTimeoutSeconds != nil {
-			p.EndpointHealthCheckTimeoutSeconds = *e.HealthCheckTimeoutSeconds
+			pl.EndpointHealthCheckTimeoutSeconds = *e.HealthCheckTimeoutSeconds
 		}
 		if len(e.HealthCheckClients) > 0 {
-			p.HealthCheckClients = e.HealthCheckClients
+			pl.HealthCheckClients = e.HealthCheckClients
 		}
 	}
 	if u := in.Upgrade; u != nil {
 		if u.DrainSeconds != nil {
-			p.DrainSeconds = *u.DrainSeconds
+			pl.DrainSeconds = *u.DrainSeconds
 		}
 		if u.ProgressDeadlineSeconds != nil {
-			p.ProgressDeadlineSeconds = *u.ProgressDeadlineSeconds
+			pl.ProgressDeadlineSeconds = *u.ProgressDeadlineSeconds
 		}
 	}
-	return p, nil
+	return pl, nil
 }
 
-func (p *Platform) applyHardware(hw *v1beta1.Hardware, path *field.Path) error {
+func (pl *Platform) applyHardware(hw *v1beta1.Hardware, path *field.Path) error {
 	if hw == nil {
 		return nil
 	}
@@ -249,28 +246,28 @@ func (p *Platform) applyHardware(hw *v1beta1.Hardware, path *field.Path) error {
 			if *g.ResourceName == "" {
 				return field.Required(path.Child("gpu", "resourceName"), "must not be empty when set")
 			}
-			p.GPUResource = corev1.ResourceName(*g.ResourceName)
+			pl.GPUResource = corev1.ResourceName(*g.ResourceName)
 		}
 		if g.Tolerations != nil {
-			p.GPUTolerations = g.Tolerations
+			pl.GPUTolerations = g.Tolerations
 		}
 		for i, t := range g.Types {
 			if len(t.NodeSelectorTerms) == 0 {
 				return field.Required(path.Child("gpu", "types").Index(i).Child("nodeSelectorTerms"), "a GPU type needs at least one node selector term")
 			}
-			p.GPUTypes[t.Name] = t.NodeSelectorTerms
+			pl.GPUTypes[t.Name] = t.NodeSelectorTerms
 		}
 		if g.FallbackNodeLabel != nil {
-			p.GPUFallbackLabel = *g.FallbackNodeLabel
+			pl.GPUFallbackLabel = *g.FallbackNodeLabel
 		}
 	}
 	for _, t := range hw.TEE {
-		p.TEE[t.Type] = t
+		pl.TEE[t.Type] = t
 	}
 	if hw.ResourceLabelKeys != nil {
-		p.ResourceLabelKeys = make(map[string]bool, len(hw.ResourceLabelKeys))
+		pl.ResourceLabelKeys = make(map[string]bool, len(hw.ResourceLabelKeys))
 		for _, k := range hw.ResourceLabelKeys {
-			p.ResourceLabelKeys[k] = true
+			pl.ResourceLabelKeys[k] = true
 		}
 	}
 	return nil
@@ -282,7 +279,7 @@ func setBool(dst *bool, src *bool) {
 	}
 }
 
-func applyTiming(p *corev1.Probe, t *v1beta1.ProbeTiming) {
+func applyTiming(probe *corev1.Probe, t *v1beta1.ProbeTiming) {
 	if t == nil {
 		return
 	}
@@ -291,28 +288,8 @@ func applyTiming(p *corev1.Probe, t *v1beta1.ProbeTiming) {
 			*dst = *src
 		}
 	}
-	set(&p.InitialDelaySeconds, t.InitialDelaySeconds)
-	set(&p.PeriodSeconds, t.PeriodSeconds)
-	set(&p.TimeoutSeconds, t.TimeoutSeconds)
-	set(&p.FailureThreshold, t.FailureThreshold)
-}
-
-// knownGPUTypes returns the configured gpuType values, sorted for messages.
-func (p *Platform) knownGPUTypes() []string {
-	out := make([]string, 0, len(p.GPUTypes))
-	for k := range p.GPUTypes {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// knownTEETypes returns the configured teeType values, sorted for messages.
-func (p *Platform) knownTEETypes() []string {
-	out := make([]string, 0, len(p.TEE))
-	for k := range p.TEE {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
+	set(&probe.InitialDelaySeconds, t.InitialDelaySeconds)
+	set(&probe.PeriodSeconds, t.PeriodSeconds)
+	set(&probe.TimeoutSeconds, t.TimeoutSeconds)
+	set(&probe.FailureThreshold, t.FailureThreshold)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"sort"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -12,8 +11,8 @@ import (
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/resource"
 
-	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
+	"github.com/hourglass-xp/crossplane-hourglass/internal/podstatus"
 )
 
 const (
@@ -24,9 +23,6 @@ const (
 	RequiredPods = "pods"
 
 	errFmtParsePod = "cannot parse required pod %q"
-
-	// Pod-level reasons beside the Performer API reference's.
-	ReasonCrashLoopBackOff = "CrashLoopBackOff"
 )
 
 // PodRequirement selects every pod of the performer, all revisions.
@@ -41,9 +37,11 @@ func PodRequirement(p *Performer) *fnv1.ResourceSelector {
 
 // RequiredPodsOf reads the pods Crossplane passed for RequiredPods, with
 // only what PodOf reads: apiVersion, kind, metadata without managedFields,
-// spec.nodeName and status. The rest of a pod (containers, volumes, the
-// managed fields) is most of it, and converting it twice, protobuf to map
-// and map to typed, was a large part of a call's work for nothing.
+// status, and of the spec the node it runs on and the node selector and
+// affinity that tell a pod waiting for hardware. The rest of a pod
+// (containers, volumes, the managed fields) is most of it, and converting
+// it twice, protobuf to map and map to typed, was a large part of a call's
+// work for nothing.
 func RequiredPodsOf(req *fnv1.RunFunctionRequest) []resource.Required {
 	items := req.GetRequiredResources()[RequiredPods].GetItems()
 	out := make([]resource.Required, 0, len(items))
@@ -55,13 +53,22 @@ func RequiredPodsOf(req *fnv1.RunFunctionRequest) []resource.Required {
 				obj[k] = v.AsInterface()
 			}
 		}
-		if n, ok := f["spec"].GetStructValue().GetFields()["nodeName"]; ok {
-			obj["spec"] = map[string]any{"nodeName": n.AsInterface()}
+		spec := map[string]any{}
+		for k, v := range f["spec"].GetStructValue().GetFields() {
+			if podSpecRead[k] {
+				spec[k] = v.AsInterface()
+			}
+		}
+		if len(spec) > 0 {
+			obj["spec"] = spec
 		}
 		out = append(out, resource.Required{Resource: &unstructured.Unstructured{Object: obj}})
 	}
 	return out
 }
+
+// podSpecRead are the pod spec fields PodOf reads.
+var podSpecRead = map[string]bool{"nodeName": true, "nodeSelector": true, "affinity": true}
 
 // PodsFrom parses the required pods.
 func PodsFrom(rs []resource.Required) ([]corev1.Pod, error) {
@@ -83,78 +90,36 @@ type PodState struct {
 	Name      string
 	Ready     bool
 	Scheduled bool
-	// Failure is set when the pod cannot become ready by itself.
+	// Failure is set when the pod will not become ready without a change.
 	Failure *Failure
 }
 
 // PodOf picks and diagnoses the pod of a revision. It returns nil when the
-// revision has no pod (yet, or pods are not observed).
-func PodOf(pods []corev1.Pod, revision string, hardware bool) *PodState {
+// revision has no pod (yet, or pods are not observed). hardwareLabels are
+// the node label keys of the performer's hardware constraints: the pod
+// waits for hardware when nodes are rejected on them.
+func PodOf(pods []corev1.Pod, revision string, hardwareLabels []string) *PodState {
 	var mine []corev1.Pod
-	for _, p := range pods {
-		if p.Labels[names.LabelRevision] == revision && p.DeletionTimestamp == nil {
-			mine = append(mine, p)
+	for _, pod := range pods {
+		if pod.Labels[names.LabelRevision] == revision && pod.DeletionTimestamp == nil {
+			mine = append(mine, pod)
 		}
 	}
 	if len(mine) == 0 {
 		return nil
 	}
-	// Ready pods first, then the newest, then by name: deterministic.
+	// Ready pods first, then the newest: deterministic.
 	sort.SliceStable(mine, func(i, j int) bool {
-		ri, rj := podReady(&mine[i]), podReady(&mine[j])
+		ri, rj := podstatus.Ready(&mine[i]), podstatus.Ready(&mine[j])
 		if ri != rj {
 			return ri
 		}
-		if !mine[i].CreationTimestamp.Equal(&mine[j].CreationTimestamp) {
-			return mine[j].CreationTimestamp.Before(&mine[i].CreationTimestamp)
-		}
-		return mine[i].Name < mine[j].Name
+		return podstatus.Newer(&mine[i], &mine[j])
 	})
-	p := &mine[0]
-	st := &PodState{Name: p.Name, Ready: podReady(p), Scheduled: p.Spec.NodeName != ""}
-	if !st.Ready {
-		st.Failure = podFailure(p, hardware)
+	d := podstatus.Diagnose(&mine[0], hardwareLabels...)
+	st := &PodState{Name: mine[0].Name, Ready: d.Ready, Scheduled: d.Scheduled}
+	if d.Failed() {
+		st.Failure = &Failure{Reason: d.Reason, Message: d.Message}
 	}
 	return st
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
-// podFailure explains a pod that is not ready, with the reasons of the
-// Performer API reference where they apply.
-func podFailure(p *corev1.Pod, hardware bool) *Failure {
-	for _, c := range p.Status.Conditions {
-		if c.Type != corev1.PodScheduled || c.Status != corev1.ConditionFalse || c.Reason != corev1.PodReasonUnschedulable {
-			continue
-		}
-		// The scheduler's message lists why nodes were rejected. With
-		// hardware requirements, missing resources or node constraints mean
-		// no node has the hardware.
-		if hardware && (strings.Contains(c.Message, "Insufficient") || strings.Contains(c.Message, "affinity") ||
-			strings.Contains(c.Message, "selector") || strings.Contains(c.Message, "runtime class")) {
-			return &Failure{Reason: v1alpha1.ReasonHardwareUnavailable, Message: c.Message}
-		}
-		return &Failure{Reason: v1alpha1.ReasonSchedulingFailed, Message: c.Message}
-	}
-	for _, cs := range p.Status.ContainerStatuses {
-		w := cs.State.Waiting
-		if w == nil {
-			continue
-		}
-		switch w.Reason {
-		case "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull":
-			// The message may quote the registry's answer, never env values.
-			return &Failure{Reason: v1alpha1.ReasonImagePullFailed, Message: w.Message}
-		case ReasonCrashLoopBackOff:
-			return &Failure{Reason: ReasonCrashLoopBackOff, Message: w.Message}
-		}
-	}
-	return nil
 }

@@ -39,7 +39,8 @@ func deploymentCondition(d *appsv1.Deployment, t appsv1.DeploymentConditionType)
 	return nil
 }
 
-// Failure is why a performer's pod will not become ready by itself.
+// Failure is why a revision will not become ready without a change: what
+// its pod tells (podstatus), or else what its Deployment tells.
 type Failure struct {
 	Reason  string
 	Message string
@@ -65,13 +66,13 @@ func DeploymentFailure(d *appsv1.Deployment, hardware bool) *Failure {
 		return nil
 	}
 	if c := deploymentCondition(d, appsv1.DeploymentReplicaFailure); c != nil && c.Status == corev1.ConditionTrue {
-		return &Failure{Reason: ReasonPodCreationFailed, Message: c.Message}
+		return &Failure{Reason: v1alpha1.ReasonPodCreationFailed, Message: c.Message}
 	}
 	c := deploymentCondition(d, appsv1.DeploymentProgressing)
 	if c == nil || c.Status != corev1.ConditionFalse || c.Reason != "ProgressDeadlineExceeded" {
 		return nil
 	}
-	reason := ReasonProgressDeadlineExceeded
+	reason := v1alpha1.ReasonProgressDeadlineExceeded
 	if hardware {
 		reason = v1alpha1.ReasonHardwareUnavailable
 	}

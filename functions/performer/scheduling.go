@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -69,7 +71,7 @@ func (s *Scheduling) mergeNodeLabels(labels map[string]string) error {
 		return nil
 	}
 	var reqs []corev1.NodeSelectorRequirement
-	for _, k := range sortedKeys(labels) {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		v := labels[k]
 		if sv, ok := s.NodeSelector[k]; ok && sv != v {
 			return conflict(field.NewPath("spec", "scheduling", "nodeSelector").Key(k), sv,

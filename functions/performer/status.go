@@ -4,31 +4,11 @@ import (
 	"fmt"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 	observev1alpha1 "github.com/hourglass-xp/crossplane-hourglass/apis/observe/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
-)
-
-// Reasons beside those of the Performer API reference, for states it has no
-// word for.
-const (
-	ReasonPodNotReady     = "PodNotReady"
-	ReasonServiceNotReady = "ServiceNotReady"
-	ReasonRollout         = "RolloutInProgress"
-	ReasonAsExpected      = "AsExpected"
-	ReasonDeleting        = "Deleting"
-
-	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
-	ReasonPodCreationFailed        = "PodCreationFailed"
-	ReasonEndpointNotObserved      = "EndpointNotObserved"
-	// ReasonInvalid: the spec (or the platform's input) cannot be composed;
-	// the message names the field.
-	ReasonInvalid = "InvalidSpec"
-	// ReasonInvalidInput: the platform's function input is invalid.
-	ReasonInvalidInput = "InvalidInput"
 )
 
 // Condition is one condition for the composite and its performer.
@@ -40,162 +20,244 @@ type Condition struct {
 }
 
 // StatusOf derives the performer's status and conditions from the plan and
-// what is observed. readyTime is kept while the same revision serves and
+// what is observed. rollout says whether the provider must find a revision
+// healthy; hw what the performer asks of hardware, which tells a pod
+// waiting for it. readyTime is kept while the same revision serves and
 // otherwise read from the observed objects (Observed.ReadySince), so
 // repeated calls give the same status even from an outdated XR.
-func StatusOf(p *Performer, pl *Plan, o *Observed, hardware bool, now time.Time) (v1alpha1.PerformerStatus, []Condition) {
-	svc := names.Service(p.Name)
+func StatusOf(p *Performer, plan *Plan, o *Observed, rollout Rollout, hw *HardwareNeeds, now time.Time) (v1alpha1.PerformerStatus, []Condition) {
+	facts := factsOf(p, plan, o, rollout, hw)
 	st := v1alpha1.PerformerStatus{
-		ServiceName:          svc,
+		Phase:                facts.phase(),
+		Ready:                facts.available,
+		PodName:              facts.podName(),
+		ServiceName:          facts.service,
+		GRPCEndpoint:         facts.endpoint,
 		ConnectionSecretName: names.ConnectionSecret(p.Name),
-		GRPCEndpoint:         names.Endpoint(svc, p.Namespace, pl.Serving.GRPCPort),
-		LastUpgrade:          pl.LastUpgrade,
-		Active:               pl.Active,
-		Target:               pl.TargetStatus,
-		UpgradeStartTime:     pl.UpgradeStartTime,
+		LastUpgrade:          plan.LastUpgrade,
+		ReadyTime:            facts.readyTime(now),
+		Active:               revisionStatus(plan.Serving),
+		Target:               revisionStatus(plan.Target),
+		UpgradeStartTime:     plan.UpgradeStartTime,
 	}
-	serving := o.Deployments[pl.Serving.ID]
-	podReady := DeploymentReady(serving)
+	return st, []Condition{facts.availableCondition(), facts.progressingCondition(), facts.degradedCondition()}
+}
+
+// statusFacts are what the status is derived from: the serving revision as
+// observed, and why it, or the revision an upgrade failed to reach, is not
+// ready.
+type statusFacts struct {
+	p       *Performer
+	plan    *Plan
+	o       *Observed
+	rollout Rollout
+	hw      *HardwareNeeds
+	// hardwareLabels are the node label keys of hw's constraints.
+	hardwareLabels []string
+
+	service  string
+	endpoint string
+	// ep is the serving revision's PerformerEndpoint, if observed.
+	ep *observev1alpha1.PerformerEndpoint
+	// pod is the serving revision's pod, if observed.
+	pod *PodState
+	// deploymentReady: the serving revision's Deployment is ready.
+	deploymentReady bool
+	// available: it is ready, the Service has its cluster IP and, when
+	// health-checked, the provider finds it serving through the Service.
+	available bool
+	// unhealthy: all of that but the provider's verdict.
+	unhealthy bool
+	// failure is why the serving revision is not ready, when it will not
+	// become ready without a change.
+	failure *Failure
+	// targetFailure is why the upgrade failed, when it did.
+	targetFailure *Failure
+}
+
+func factsOf(p *Performer, plan *Plan, o *Observed, rollout Rollout, hw *HardwareNeeds) *statusFacts {
+	facts := &statusFacts{p: p, plan: plan, o: o, rollout: rollout, hw: hw, hardwareLabels: hw.NodeLabelKeys(), service: names.Service(p.Name)}
+	id := plan.Serving.ID
+	facts.endpoint = names.Endpoint(facts.service, p.Namespace, plan.Serving.GRPCPort)
+	facts.ep = o.Endpoints[id]
+	facts.pod = facts.podOf(id)
+	facts.deploymentReady = DeploymentReady(o.Deployments[id])
 	// The Service selects the serving revision from this response on; when
 	// traffic just switched, it is ready if the Service object is.
-	available := podReady && ServiceReady(o.Service)
-	// With the provider, available also means the serving pod answers gRPC
-	// health through the Service.
-	ep := o.Endpoints[pl.Serving.ID]
-	unhealthy := o.RequireHealthy && available && !EndpointServing(ep)
-	available = available && !unhealthy
-	st.Ready = available
+	facts.available = facts.deploymentReady && ServiceReady(o.Service)
+	facts.unhealthy = rollout.HealthChecked && facts.available && !EndpointReady(facts.ep)
+	facts.available = facts.available && !facts.unhealthy
+	if !facts.deploymentReady {
+		facts.failure = facts.failureOf(facts.pod, id)
+	}
+	if plan.UpgradeFailed {
+		facts.targetFailure = facts.upgradeFailure()
+	}
+	return facts
+}
 
-	sameRevision := p.Status.Active != nil && p.Status.Active.Revision == pl.Serving.ID
-	switch {
-	case available && sameRevision && p.Status.ReadyTime != nil:
-		st.ReadyTime = p.Status.ReadyTime
-	case available:
-		st.ReadyTime = o.ReadySince(pl.Serving.ID)
-		if st.ReadyTime == nil {
-			st.ReadyTime = new(metav1.NewTime(now))
-		}
-	case sameRevision:
-		st.ReadyTime = p.Status.ReadyTime
-	}
-
-	pod := PodOf(o.Pods, pl.Serving.ID, hardware)
-	switch {
-	case pod != nil:
-		st.PodName = pod.Name
-	case ep != nil:
-		st.PodName = ep.Status.AtProvider.PodName
-	}
-	failure := failureOf(pod, serving, podReady, hardware)
-	var targetFailure *Failure
-	if pl.UpgradeFailed {
-		targetFailure = failureOf(PodOf(o.Pods, pl.Target.ID, hardware), o.Deployments[pl.Target.ID], false, hardware)
-		if targetFailure == nil {
-			targetFailure = healthFailure(o, pl.Target.ID)
-		}
-		if targetFailure == nil {
-			targetFailure = &Failure{Reason: ReasonProgressDeadlineExceeded}
-		}
-	}
-
-	conds := make([]Condition, 0, 3)
-	switch {
-	case available:
-		conds = append(conds, Condition{Type: v1alpha1.ConditionAvailable, Status: true, Reason: v1alpha1.ReasonServiceReady,
-			Message: fmt.Sprintf("Deployment %s is available and Service %s serves it at %s", pl.Serving.Deployment.Name, svc, st.GRPCEndpoint)})
-	case unhealthy:
-		conds = append(conds, Condition{Type: v1alpha1.ConditionAvailable, Reason: endpointReason(ep), Message: endpointMessage(ep)})
-	case podReady:
-		conds = append(conds, Condition{Type: v1alpha1.ConditionAvailable, Reason: ReasonServiceNotReady,
-			Message: fmt.Sprintf("Deployment %s is available; Service %s has no cluster IP yet", pl.Serving.Deployment.Name, svc)})
-	case failure != nil:
-		conds = append(conds, Condition{Type: v1alpha1.ConditionAvailable, Reason: failure.Reason, Message: failure.Message})
-	default:
-		conds = append(conds, Condition{Type: v1alpha1.ConditionAvailable, Reason: ReasonPodNotReady,
-			Message: fmt.Sprintf("waiting for Deployment %s to have its pod ready", pl.Serving.Deployment.Name)})
-	}
-
-	switch {
-	case p.Deleting:
-		conds = append(conds, Condition{Type: v1alpha1.ConditionProgressing, Status: true, Reason: ReasonDeleting, Message: "the performer is being deleted"})
-	case pl.UpgradeFailed:
-		conds = append(conds, Condition{Type: v1alpha1.ConditionProgressing, Reason: targetFailure.Reason,
-			Message: fmt.Sprintf("upgrade to revision %s (%s) did not become ready in time; revision %s keeps serving", pl.Target.ID, pl.Target.Image, pl.Serving.ID)})
-	case pl.Target != nil:
-		msg := fmt.Sprintf("upgrading from revision %s (%s) to %s (%s)", pl.Serving.ID, pl.Serving.Image, pl.Target.ID, pl.Target.Image)
-		// Say early why the new revision is not ready yet; the upgrade is
-		// only given up at its deadline, as pulls and schedulers recover.
-		tp := PodOf(o.Pods, pl.Target.ID, hardware)
-		switch hf := healthFailure(o, pl.Target.ID); {
-		case tp != nil && tp.Failure != nil:
-			msg += fmt.Sprintf("; pod %s: %s: %s", tp.Name, tp.Failure.Reason, tp.Failure.Message)
-		case hf != nil:
-			msg += fmt.Sprintf("; revision %s is available but not healthy: %s: %s", pl.Target.ID, hf.Reason, hf.Message)
-		}
-		conds = append(conds, Condition{Type: v1alpha1.ConditionProgressing, Status: true, Reason: v1alpha1.ReasonUpgradeInProgress, Message: msg})
-	case !podReady && failure == nil && pod != nil && pod.Scheduled:
-		conds = append(conds, Condition{Type: v1alpha1.ConditionProgressing, Status: true, Reason: v1alpha1.ReasonScheduled,
-			Message: fmt.Sprintf("pod %s of revision %s (%s) is scheduled and starting", pod.Name, pl.Serving.ID, pl.Serving.Image)})
-	case !podReady && failure == nil:
-		conds = append(conds, Condition{Type: v1alpha1.ConditionProgressing, Status: true, Reason: ReasonRollout,
-			Message: fmt.Sprintf("rolling out revision %s (%s)", pl.Serving.ID, pl.Serving.Image)})
-	default:
-		conds = append(conds, Condition{Type: v1alpha1.ConditionProgressing, Reason: ReasonAsExpected})
-	}
-
-	switch {
-	case pl.UpgradeFailed:
-		conds = append(conds, Condition{Type: v1alpha1.ConditionDegraded, Status: true, Reason: targetFailure.Reason,
-			Message: fmt.Sprintf("revision %s (%s) is not ready: %s", pl.Target.ID, pl.Target.Image, targetFailure.Message)})
-	case failure != nil:
-		conds = append(conds, Condition{Type: v1alpha1.ConditionDegraded, Status: true, Reason: failure.Reason, Message: failure.Message})
-	default:
-		conds = append(conds, Condition{Type: v1alpha1.ConditionDegraded, Reason: ReasonAsExpected})
-	}
-
-	switch {
-	case p.Deleting:
-		st.Phase = v1alpha1.PhaseTerminating
-	case pl.Target != nil && !pl.UpgradeFailed:
-		st.Phase = v1alpha1.PhaseUpgrading
-	case available:
-		st.Phase = v1alpha1.PhaseRunning
-	case failure != nil && failure.Terminal():
-		st.Phase = v1alpha1.PhaseFailed
-	default:
-		st.Phase = v1alpha1.PhasePending
-	}
-	return st, conds
+func (facts *statusFacts) podOf(id string) *PodState {
+	return PodOf(facts.o.Pods, id, facts.hardwareLabels)
 }
 
 // failureOf prefers what the pod tells (precise, and at once) over what the
 // Deployment tells (after its progress deadline).
-func failureOf(pod *PodState, d *appsv1.Deployment, ready, hardware bool) *Failure {
-	if ready {
-		return nil
-	}
+func (facts *statusFacts) failureOf(pod *PodState, id string) *Failure {
 	if pod != nil && pod.Failure != nil {
 		return pod.Failure
 	}
-	return DeploymentFailure(d, hardware)
+	return DeploymentFailure(facts.o.Deployments[id], facts.hw.GPUOrTEE)
+}
+
+// upgradeFailure is why the target missed its deadline: its pod, its
+// Deployment, the provider's verdict, or else the deadline itself.
+func (facts *statusFacts) upgradeFailure() *Failure {
+	id := facts.plan.Target.ID
+	if failure := facts.failureOf(facts.podOf(id), id); failure != nil {
+		return failure
+	}
+	if failure := facts.healthFailure(id); failure != nil {
+		return failure
+	}
+	return &Failure{Reason: v1alpha1.ReasonProgressDeadlineExceeded}
 }
 
 // healthFailure is why a revision whose Deployment is available is still
 // not ready when the provider must find it healthy: its PerformerEndpoint's
 // reason (NotServing, HealthCheckFailed, ...). Nil otherwise.
-func healthFailure(o *Observed, id string) *Failure {
-	if !o.RequireHealthy || !DeploymentReady(o.Deployments[id]) || EndpointReady(o.Endpoints[id]) {
+func (facts *statusFacts) healthFailure(id string) *Failure {
+	e := facts.o.Endpoints[id]
+	if !facts.rollout.HealthChecked || !DeploymentReady(facts.o.Deployments[id]) || EndpointHealthy(e) {
 		return nil
 	}
-	e := o.Endpoints[id]
 	return &Failure{Reason: endpointReason(e), Message: endpointMessage(e)}
+}
+
+// readyTime is when the serving revision became available: kept from the
+// status while the same revision serves, else read from what is observed,
+// the clock only when nothing records it.
+func (facts *statusFacts) readyTime(now time.Time) *metav1.Time {
+	prev := facts.p.Status
+	sameRevision := prev.Active != nil && prev.Active.Revision == facts.plan.Serving.ID
+	switch {
+	case facts.available && sameRevision && prev.ReadyTime != nil:
+		return prev.ReadyTime
+	case facts.available:
+		if t := facts.o.ReadySince(facts.plan.Serving.ID, facts.rollout.HealthChecked); t != nil {
+			return t
+		}
+		return new(metav1.NewTime(now))
+	case sameRevision:
+		return prev.ReadyTime
+	}
+	return nil
+}
+
+// podName is the serving revision's pod, as observed, or as the provider
+// reports it.
+func (facts *statusFacts) podName() string {
+	switch {
+	case facts.pod != nil:
+		return facts.pod.Name
+	case facts.ep != nil:
+		return facts.ep.Status.AtProvider.PodName
+	}
+	return ""
+}
+
+func (facts *statusFacts) availableCondition() Condition {
+	c := Condition{Type: v1alpha1.ConditionAvailable}
+	dep := facts.plan.Serving.Deployment.Name
+	switch {
+	case facts.available:
+		c.Status, c.Reason = true, v1alpha1.ReasonServiceReady
+		c.Message = fmt.Sprintf("Deployment %s is available and Service %s serves it at %s", dep, facts.service, facts.endpoint)
+	case facts.unhealthy:
+		c.Reason, c.Message = endpointReason(facts.ep), endpointMessage(facts.ep)
+	case facts.deploymentReady:
+		c.Reason = v1alpha1.ReasonServiceNotReady
+		c.Message = fmt.Sprintf("Deployment %s is available; Service %s has no cluster IP yet", dep, facts.service)
+	case facts.failure != nil:
+		c.Reason, c.Message = facts.failure.Reason, facts.failure.Message
+	default:
+		c.Reason = v1alpha1.ReasonPodNotReady
+		c.Message = fmt.Sprintf("waiting for Deployment %s to have its pod ready", dep)
+	}
+	return c
+}
+
+func (facts *statusFacts) progressingCondition() Condition {
+	c := Condition{Type: v1alpha1.ConditionProgressing, Status: true}
+	serving, target := facts.plan.Serving, facts.plan.Target
+	starting := !facts.deploymentReady && facts.failure == nil
+	switch {
+	case facts.p.Deleting:
+		c.Reason, c.Message = v1alpha1.ReasonDeleting, "the performer is being deleted"
+	case facts.plan.UpgradeFailed:
+		c.Status, c.Reason = false, facts.targetFailure.Reason
+		c.Message = fmt.Sprintf("upgrade to revision %s (%s) did not become ready in time; revision %s keeps serving", target.ID, target.Image, serving.ID)
+	case target != nil:
+		c.Reason = v1alpha1.ReasonUpgradeInProgress
+		c.Message = fmt.Sprintf("upgrading from revision %s (%s) to %s (%s)", serving.ID, serving.Image, target.ID, target.Image) + facts.targetProgress()
+	case starting && facts.pod != nil && facts.pod.Scheduled:
+		c.Reason = v1alpha1.ReasonScheduled
+		c.Message = fmt.Sprintf("pod %s of revision %s (%s) is scheduled and starting", facts.pod.Name, serving.ID, serving.Image)
+	case starting:
+		c.Reason = v1alpha1.ReasonRolloutInProgress
+		c.Message = fmt.Sprintf("rolling out revision %s (%s)", serving.ID, serving.Image)
+	default:
+		c.Status, c.Reason = false, v1alpha1.ReasonAsExpected
+	}
+	return c
+}
+
+// targetProgress says early why the target is not ready yet; the upgrade
+// is only given up at its deadline, as pulls and schedulers recover.
+func (facts *statusFacts) targetProgress() string {
+	id := facts.plan.Target.ID
+	if tp := facts.podOf(id); tp != nil && tp.Failure != nil {
+		return fmt.Sprintf("; pod %s: %s: %s", tp.Name, tp.Failure.Reason, tp.Failure.Message)
+	}
+	if hf := facts.healthFailure(id); hf != nil {
+		return fmt.Sprintf("; revision %s is available but not healthy: %s: %s", id, hf.Reason, hf.Message)
+	}
+	return ""
+}
+
+func (facts *statusFacts) degradedCondition() Condition {
+	c := Condition{Type: v1alpha1.ConditionDegraded, Status: true}
+	switch {
+	case facts.plan.UpgradeFailed:
+		t := facts.plan.Target
+		c.Reason = facts.targetFailure.Reason
+		c.Message = fmt.Sprintf("revision %s (%s) is not ready: %s", t.ID, t.Image, facts.targetFailure.Message)
+	case facts.failure != nil:
+		c.Reason, c.Message = facts.failure.Reason, facts.failure.Message
+	default:
+		c.Status, c.Reason = false, v1alpha1.ReasonAsExpected
+	}
+	return c
+}
+
+func (facts *statusFacts) phase() string {
+	switch {
+	case facts.p.Deleting:
+		return v1alpha1.PhaseTerminating
+	case facts.plan.Target != nil && !facts.plan.UpgradeFailed:
+		return v1alpha1.PhaseUpgrading
+	case facts.available:
+		return v1alpha1.PhaseRunning
+	case facts.failure != nil && facts.failure.Terminal():
+		return v1alpha1.PhaseFailed
+	}
+	return v1alpha1.PhasePending
 }
 
 // endpointReason is the provider's reason for a revision it does not find
 // serving, or a generic one before it has observed anything.
 func endpointReason(e *observev1alpha1.PerformerEndpoint) string {
 	if e == nil || e.Status.AtProvider.Reason == "" {
-		return ReasonEndpointNotObserved
+		return v1alpha1.ReasonEndpointNotObserved
 	}
 	return e.Status.AtProvider.Reason
 }

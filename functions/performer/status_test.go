@@ -44,13 +44,17 @@ func TestStatusOf(t *testing.T) {
 		conds     []string
 		readyTime *metav1.Time
 	}
+	gpu := &HardwareNeeds{GPUOrTEE: true, NodeTerms: []TermGroup{{Terms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{
+		{Key: LabelGFDProduct, Operator: corev1.NodeSelectorOpIn, Values: []string{"NVIDIA-A100-SXM4-40GB"}},
+	}}}}}}
 	cases := map[string]struct {
 		reason   string
 		prev     v1alpha1.PerformerStatus
 		deleting bool
 		plan     *Plan
 		o        *Observed
-		hardware bool
+		rollout  Rollout
+		hw       *HardwareNeeds
 		want     want
 	}{
 		"Pending": {
@@ -92,11 +96,11 @@ func TestStatusOf(t *testing.T) {
 			want:   want{phase: "Pending", conds: []string{"Available=False/PodNotReady", "Progressing=True/RolloutInProgress", "Degraded=False/AsExpected"}, readyTime: &earlier},
 		},
 		"DeadlineHardware": {
-			reason:   "A GPU performer whose Deployment exceeded its deadline, pods not observed: HardwareUnavailable, Pending (a node may yet appear).",
-			plan:     &Plan{Serving: r1},
-			o:        &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1, deadlineExceeded)}, Service: svc},
-			hardware: true,
-			want:     want{phase: "Pending", conds: []string{"Available=False/HardwareUnavailable", "Progressing=False/AsExpected", "Degraded=True/HardwareUnavailable"}},
+			reason: "A GPU performer whose Deployment exceeded its deadline, pods not observed: HardwareUnavailable, Pending (a node may yet appear).",
+			plan:   &Plan{Serving: r1},
+			o:      &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1, deadlineExceeded)}, Service: svc},
+			hw:     gpu,
+			want:   want{phase: "Pending", conds: []string{"Available=False/HardwareUnavailable", "Progressing=False/AsExpected", "Degraded=True/HardwareUnavailable"}},
 		},
 		"DeadlineNoHardware": {
 			reason: "A plain performer past its deadline with no pod detail: Failed, ProgressDeadlineExceeded.",
@@ -105,11 +109,39 @@ func TestStatusOf(t *testing.T) {
 			want:   want{phase: "Failed", conds: []string{"Available=False/ProgressDeadlineExceeded", "Progressing=False/AsExpected", "Degraded=True/ProgressDeadlineExceeded"}},
 		},
 		"PodUnschedulableHardware": {
-			reason:   "The pod says no node has the GPU, at once and without waiting for the deadline: Pending, HardwareUnavailable, podName set.",
-			plan:     &Plan{Serving: r1},
-			o:        &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1, unavailable)}, Service: svc, Pods: []corev1.Pod{pod(r1, "p1", unschedulable)}},
-			hardware: true,
-			want:     want{phase: "Pending", podName: "p1", conds: []string{"Available=False/HardwareUnavailable", "Progressing=False/AsExpected", "Degraded=True/HardwareUnavailable"}},
+			reason: "The pod says no node has the GPU, at once and without waiting for the deadline: Pending, HardwareUnavailable, podName set.",
+			plan:   &Plan{Serving: r1},
+			o:      &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1, unavailable)}, Service: svc, Pods: []corev1.Pod{pod(r1, "p1", unschedulable(msgNoGPU))}},
+			hw:     gpu,
+			want:   want{phase: "Pending", podName: "p1", conds: []string{"Available=False/HardwareUnavailable", "Progressing=False/AsExpected", "Degraded=True/HardwareUnavailable"}},
+		},
+		"PodAffinityHardware": {
+			reason: "No node carries the GPU product label the performer's hardware profile selects: HardwareUnavailable.",
+			plan:   &Plan{Serving: r1},
+			o:      &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1, unavailable)}, Service: svc, Pods: []corev1.Pod{pod(r1, "p1", nodeSelector(LabelGFDProduct, "NVIDIA-A100-SXM4-40GB"), unschedulable(msgAffinity))}},
+			hw:     gpu,
+			want:   want{phase: "Pending", podName: "p1", conds: []string{"Available=False/HardwareUnavailable", "Progressing=False/AsExpected", "Degraded=True/HardwareUnavailable"}},
+		},
+		"PodGPUShortOfCPU": {
+			reason: "A GPU performer whose pod no node has the CPU for waits for capacity, not hardware: SchedulingFailed (the function used to say HardwareUnavailable for any \"Insufficient\", the provider SchedulingFailed).",
+			plan:   &Plan{Serving: r1},
+			o:      &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1, unavailable)}, Service: svc, Pods: []corev1.Pod{pod(r1, "p1", nodeSelector(LabelGFDProduct, "NVIDIA-A100-SXM4-40GB"), unschedulable(msgNoCPU))}},
+			hw:     gpu,
+			want:   want{phase: "Pending", podName: "p1", conds: []string{"Available=False/SchedulingFailed", "Progressing=False/AsExpected", "Degraded=True/SchedulingFailed"}},
+		},
+		"PodConfigError": {
+			reason: "A container the kubelet cannot create (a missing Secret key) fails the performer at once, not after the progress deadline: Failed, PodFailed (the function used to say PodNotReady, the provider PodFailed).",
+			plan:   &Plan{Serving: r1},
+			o:      &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1, unavailable)}, Service: svc, Pods: []corev1.Pod{pod(r1, "p1", scheduled, waiting("CreateContainerConfigError"))}},
+			want:   want{phase: "Failed", podName: "p1", conds: []string{"Available=False/PodFailed", "Progressing=False/AsExpected", "Degraded=True/PodFailed"}},
+		},
+		"PodEvicted": {
+			reason: "A pod in phase Failed: Failed, PodFailed (the function used to say PodNotReady, the provider PodFailed).",
+			plan:   &Plan{Serving: r1},
+			o: &Observed{Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1, unavailable)}, Service: svc, Pods: []corev1.Pod{pod(r1, "p1", scheduled, func(p *corev1.Pod) {
+				p.Status.Phase, p.Status.Reason, p.Status.Message = corev1.PodFailed, "Evicted", "The node was low on resource: memory."
+			})}},
+			want: want{phase: "Failed", podName: "p1", conds: []string{"Available=False/PodFailed", "Progressing=False/AsExpected", "Degraded=True/PodFailed"}},
 		},
 		"PodImagePull": {
 			reason: "An image that cannot be pulled: Failed, ImagePullFailed.",
@@ -150,10 +182,11 @@ func TestStatusOf(t *testing.T) {
 			prev:   v1alpha1.PerformerStatus{Active: revisionStatus(r1), ReadyTime: &earlier},
 			plan:   &Plan{Serving: r1, Target: r2, UpgradeFailed: true},
 			o: &Observed{
-				Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1), r2.ID: dep(r2)}, Service: svc, RequireHealthy: true,
+				Deployments: map[string]*appsv1.Deployment{r1.ID: dep(r1), r2.ID: dep(r2)}, Service: svc,
 				Endpoints: map[string]*observev1alpha1.PerformerEndpoint{r1.ID: healthyEndpoint(true, true, observev1alpha1.ReasonServiceReady), r2.ID: healthyEndpoint(false, false, observev1alpha1.ReasonHealthCheckFailed)},
 			},
-			want: want{phase: "Running", podName: "pod-from-provider", conds: []string{"Available=True/ServiceReady", "Progressing=False/HealthCheckFailed", "Degraded=True/HealthCheckFailed"}, readyTime: &earlier},
+			rollout: Rollout{HealthChecked: true},
+			want:    want{phase: "Running", podName: "pod-from-provider", conds: []string{"Available=True/ServiceReady", "Progressing=False/HealthCheckFailed", "Degraded=True/HealthCheckFailed"}, readyTime: &earlier},
 		},
 		"Switched": {
 			reason: "Traffic just switched to a ready revision: Running, a new readyTime.",
@@ -177,7 +210,11 @@ func TestStatusOf(t *testing.T) {
 			if tc.o.Deployments == nil {
 				tc.o.Deployments = map[string]*appsv1.Deployment{}
 			}
-			st, conds := StatusOf(p, tc.plan, tc.o, tc.hardware, testNow)
+			hw := tc.hw
+			if hw == nil {
+				hw = &HardwareNeeds{}
+			}
+			st, conds := StatusOf(p, tc.plan, tc.o, tc.rollout, hw, testNow)
 			got := want{phase: st.Phase, podName: st.PodName, conds: condSummary(conds), readyTime: st.ReadyTime}
 			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(want{})); diff != "" {
 				t.Errorf("%s\nStatusOf(...): -want, +got:\n%s", tc.reason, diff)
@@ -193,8 +230,8 @@ func TestStatusUpgradeMessage(t *testing.T) {
 	r1 := revisionFor(t, testPerformer(func(s *v1alpha1.PerformerSpec) { s.Version = "v1" }), DefaultPlatform())
 	r2 := revisionFor(t, testPerformer(func(s *v1alpha1.PerformerSpec) { s.Version = "v2" }), DefaultPlatform())
 	o := &Observed{Deployments: map[string]*appsv1.Deployment{}, Pods: []corev1.Pod{pod(r2, "p2", scheduled, waiting("ErrImagePull"))}}
-	_, conds := StatusOf(testPerformer(), &Plan{Serving: r1, Target: r2}, o, false, testNow)
-	want := "upgrading from revision " + r1.ID + " (myavs/performer:v1) to " + r2.ID + " (myavs/performer:v2); pod p2: ImagePullFailed: back-off"
+	_, conds := StatusOf(testPerformer(), &Plan{Serving: r1, Target: r2}, o, Rollout{}, &HardwareNeeds{}, testNow)
+	want := "upgrading from revision " + r1.ID + " (myavs/performer:v1) to " + r2.ID + " (myavs/performer:v2); pod p2: ImagePullFailed: container performer of pod p2 cannot pull image myavs/performer:v2 (ErrImagePull: back-off)"
 	if conds[1].Message != want {
 		t.Errorf("Progressing message during an upgrade whose pod cannot pull:\nwant %q\ngot  %q", want, conds[1].Message)
 	}
@@ -204,10 +241,10 @@ func TestStatusUpgradeNotHealthyMessage(t *testing.T) {
 	r1 := revisionFor(t, testPerformer(func(s *v1alpha1.PerformerSpec) { s.Version = "v1" }), DefaultPlatform())
 	r2 := revisionFor(t, testPerformer(func(s *v1alpha1.PerformerSpec) { s.Version = "v2" }), DefaultPlatform())
 	o := &Observed{
-		Deployments: map[string]*appsv1.Deployment{r2.ID: deployment()}, RequireHealthy: true,
-		Endpoints: map[string]*observev1alpha1.PerformerEndpoint{r2.ID: healthyEndpoint(false, false, observev1alpha1.ReasonNotServing)},
+		Deployments: map[string]*appsv1.Deployment{r2.ID: deployment()},
+		Endpoints:   map[string]*observev1alpha1.PerformerEndpoint{r2.ID: healthyEndpoint(false, false, observev1alpha1.ReasonNotServing)},
 	}
-	_, conds := StatusOf(testPerformer(), &Plan{Serving: r1, Target: r2}, o, false, testNow)
+	_, conds := StatusOf(testPerformer(), &Plan{Serving: r1, Target: r2}, o, Rollout{HealthChecked: true}, &HardwareNeeds{}, testNow)
 	want := "upgrading from revision " + r1.ID + " (myavs/performer:v1) to " + r2.ID + " (myavs/performer:v2); revision " + r2.ID +
 		" is available but not healthy: NotServing: NotServing message"
 	if conds[1].Message != want {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"maps"
+	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -46,16 +48,38 @@ type Plan struct {
 	// Requeue is how soon to be called again; zero for the default.
 	Requeue time.Duration
 
-	Active           *v1alpha1.RevisionStatus
-	TargetStatus     *v1alpha1.RevisionStatus
-	LastUpgrade      *metav1.Time
+	// LastUpgrade is when traffic last switched to another revision.
+	LastUpgrade *metav1.Time
+	// UpgradeStartTime is when the upgrade to Target began; nil without
+	// Target.
 	UpgradeStartTime *metav1.Time
 }
 
+// Rollout is how a performer's revisions are rolled out: the platform's
+// settings with the performer's own overrides.
+type Rollout struct {
+	// Drain is how long a revision keeps running after traffic left it.
+	Drain time.Duration
+	// Deadline is how long a new revision may take to become ready.
+	Deadline time.Duration
+	// HealthChecked is true when the platform composes PerformerEndpoints:
+	// a revision is ready only once the provider finds it healthy.
+	HealthChecked bool
+}
+
+// RolloutOf is the rollout of a performer on a platform.
+func RolloutOf(p *Performer, pl *Platform) Rollout {
+	return Rollout{
+		Drain:         time.Duration(drainSeconds(p, pl)) * time.Second,
+		Deadline:      time.Duration(progressDeadline(p, pl)) * time.Second,
+		HealthChecked: pl.Endpoints,
+	}
+}
+
 // PlanRevisions runs the state machine.
-func PlanRevisions(p *Performer, desired *Revision, o *Observed, now time.Time, drain, deadline time.Duration) *Plan {
+func PlanRevisions(p *Performer, desired *Revision, o *Observed, rollout Rollout, now time.Time) *Plan {
 	st := p.Status
-	pl := &Plan{LastUpgrade: st.LastUpgrade}
+	plan := &Plan{LastUpgrade: st.LastUpgrade}
 	activeID := ""
 	if st.Active != nil {
 		activeID = st.Active.Revision
@@ -70,16 +94,14 @@ func PlanRevisions(p *Performer, desired *Revision, o *Observed, now time.Time, 
 	if activeID == "" || activeID == desired.ID || activeDep == nil {
 		// Stable, first creation, or the serving Deployment is gone (then
 		// nothing is left to protect): the desired revision serves.
-		pl.Serving = desired
-		pl.Revisions = []*Revision{desired}
+		plan.Serving = desired
+		plan.Revisions = []*Revision{desired}
 		drop = func(id string) bool { return id == desired.ID }
 	} else {
 		active := KeptRevision(activeID, activeDep, versionOf(st.Active, activeID))
-		pl.upgrade(p, active, desired, o, now, drain, deadline)
+		plan.upgrade(p, active, desired, o, rollout, now)
 		drop = func(id string) bool { return id == activeID || id == desired.ID }
 	}
-	pl.Active = revisionStatus(pl.Serving)
-	pl.TargetStatus = revisionStatus(pl.Target)
 
 	// Keep revisions that served before and are still draining; drop the
 	// rest, including a failed or superseded target that never served.
@@ -87,22 +109,22 @@ func PlanRevisions(p *Performer, desired *Revision, o *Observed, now time.Time, 
 	if st.Target != nil {
 		targetID = st.Target.Revision
 	}
-	for _, id := range o.RevisionIDs() {
-		if drop(id) || id == targetID || pl.LastUpgrade == nil {
+	for _, id := range slices.Sorted(maps.Keys(o.Deployments)) {
+		if drop(id) || id == targetID || plan.LastUpgrade == nil {
 			continue
 		}
-		left := pl.LastUpgrade.Add(drain).Sub(now)
+		left := plan.LastUpgrade.Add(rollout.Drain).Sub(now)
 		if left <= 0 {
 			continue
 		}
-		pl.Revisions = append(pl.Revisions, KeptRevision(id, o.Deployments[id], ""))
-		pl.requeue(left)
+		plan.Revisions = append(plan.Revisions, KeptRevision(id, o.Deployments[id], ""))
+		plan.requeue(left)
 	}
-	return pl
+	return plan
 }
 
 // upgrade handles steps 2, 3 and 5: active serves until desired is ready.
-func (pl *Plan) upgrade(p *Performer, active, desired *Revision, o *Observed, now time.Time, drain, deadline time.Duration) {
+func (plan *Plan) upgrade(p *Performer, active, desired *Revision, o *Observed, rollout Rollout, now time.Time) {
 	// The start is the target Deployment's creation once it exists (see
 	// Observed.ReadySince for why), the clock only before.
 	st := p.Status
@@ -113,37 +135,37 @@ func (pl *Plan) upgrade(p *Performer, active, desired *Revision, o *Observed, no
 	case st.Target != nil && st.Target.Revision == desired.ID && st.UpgradeStartTime != nil:
 		start = *st.UpgradeStartTime
 	}
-	if o.RevisionReady(desired.ID) {
+	if o.RevisionReady(desired.ID, rollout.HealthChecked) {
 		// Step 3: switch in one write; active drains.
-		pl.Serving, pl.Switched = desired, true
+		plan.Serving, plan.Switched = desired, true
 		// The clock, not the target's ReadySince: its Deployment may have
 		// been available long before its health check passed, and the
 		// drain must run its full length after traffic really moved. An
 		// outdated XR can make this switch be computed twice; that only
 		// lengthens the drain.
-		pl.LastUpgrade = new(metav1.NewTime(now))
-		pl.Revisions = []*Revision{desired}
-		if drain > 0 {
-			pl.Revisions = append(pl.Revisions, active)
-			pl.requeue(drain)
+		plan.LastUpgrade = new(metav1.NewTime(now))
+		plan.Revisions = []*Revision{desired}
+		if rollout.Drain > 0 {
+			plan.Revisions = append(plan.Revisions, active)
+			plan.requeue(rollout.Drain)
 		}
 		return
 	}
-	pl.Serving, pl.Target = active, desired
-	pl.UpgradeStartTime = &start
-	pl.Revisions = []*Revision{active, desired}
-	left := start.Add(deadline).Sub(now)
+	plan.Serving, plan.Target = active, desired
+	plan.UpgradeStartTime = &start
+	plan.Revisions = []*Revision{active, desired}
+	left := start.Add(rollout.Deadline).Sub(now)
 	if left <= 0 {
-		pl.UpgradeFailed = true
+		plan.UpgradeFailed = true
 		return
 	}
-	pl.requeue(min(left, requeueInFlight))
+	plan.requeue(min(left, requeueInFlight))
 }
 
-func (pl *Plan) requeue(d time.Duration) {
+func (plan *Plan) requeue(d time.Duration) {
 	d = max(d, minRequeue)
-	if pl.Requeue == 0 || d < pl.Requeue {
-		pl.Requeue = d
+	if plan.Requeue == 0 || d < plan.Requeue {
+		plan.Requeue = d
 	}
 }
 

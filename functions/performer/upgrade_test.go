@@ -162,11 +162,11 @@ func TestPlanRevisions(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p := testPerformer()
 			p.Status = tc.status
-			d := drain
+			rollout := Rollout{Drain: drain, Deadline: deadline}
 			if tc.drain != 0 {
-				d = 0
+				rollout.Drain = 0
 			}
-			got := summarize(PlanRevisions(p, tc.desired, tc.o, testNow, d, deadline))
+			got := summarize(PlanRevisions(p, tc.desired, tc.o, rollout, testNow))
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("%s\nPlanRevisions(...): -want, +got:\n%s", tc.reason, diff)
 			}
@@ -186,5 +186,44 @@ func TestKeptRevision(t *testing.T) {
 	}
 	if got.GRPCPort != 8080 || got.Image != r.Image || got.Version != "v1.0.0" {
 		t.Errorf("KeptRevision(...): port %d, image %q, version %q", got.GRPCPort, got.Image, got.Version)
+	}
+}
+
+func TestRolloutOf(t *testing.T) {
+	withEndpoints := DefaultPlatform()
+	withEndpoints.Endpoints = true
+	cases := map[string]struct {
+		reason string
+		p      *Performer
+		pl     *Platform
+		want   Rollout
+	}{
+		"PlatformDefaults": {
+			reason: "Without overrides, the platform's drain and deadline; no health check without PerformerEndpoints.",
+			p:      testPerformer(),
+			pl:     DefaultPlatform(),
+			want:   Rollout{Drain: DefaultDrainSeconds * time.Second, Deadline: DefaultProgressDeadlineSeconds * time.Second},
+		},
+		"PerformerOverrides": {
+			reason: "The performer's spec.upgrade overrides the platform's drain and deadline.",
+			p: testPerformer(func(s *v1alpha1.PerformerSpec) {
+				s.Upgrade = &v1alpha1.UpgradeConfig{DrainSeconds: new(int32(0)), ProgressDeadlineSeconds: new(int32(60))}
+			}),
+			pl:   DefaultPlatform(),
+			want: Rollout{Drain: 0, Deadline: time.Minute},
+		},
+		"HealthChecked": {
+			reason: "A platform that composes PerformerEndpoints makes revisions wait for the provider's health check.",
+			p:      testPerformer(),
+			pl:     withEndpoints,
+			want:   Rollout{Drain: DefaultDrainSeconds * time.Second, Deadline: DefaultProgressDeadlineSeconds * time.Second, HealthChecked: true},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, RolloutOf(tc.p, tc.pl)); diff != "" {
+				t.Errorf("%s\nRolloutOf(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
 	}
 }

@@ -24,11 +24,6 @@ const (
 	errListPerformers = "cannot list Performers"
 	errReview         = "cannot create SubjectAccessReview"
 
-	// ReasonCrossplaneAccessDenied is the reason of the Warning event on a
-	// Performer Crossplane cannot compose because its ServiceAccount lacks
-	// permissions.
-	ReasonCrossplaneAccessDenied event.Reason = "CrossplaneAccessDenied"
-
 	// DefaultAccessCheckInterval is how often Performers that are not Ready
 	// are checked.
 	DefaultAccessCheckInterval = 30 * time.Second
@@ -187,7 +182,7 @@ func (c *AccessChecker) Check(ctx context.Context) error {
 			missing[p.Namespace] = m
 		}
 		if len(m) > 0 {
-			c.Record.Event(p, event.Warning(ReasonCrossplaneAccessDenied, errors.New(DeniedMessage(c.User, p.Namespace, m))))
+			c.Record.Event(p, event.Warning(hourglass.EventCrossplaneAccessDenied, errors.New(DeniedMessage(c.User, p.Namespace, m))))
 		}
 	}
 	return nil

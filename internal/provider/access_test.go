@@ -136,8 +136,8 @@ func TestAccessCheckerEnvtest(t *testing.T) {
 		t.Errorf("the Ready Performer got %d events, want none: a working performer is not checked", n)
 	}
 	got := rec.got["avs/waiting"]
-	if len(got) != 1 || got[0].Reason != ReasonCrossplaneAccessDenied || got[0].Type != event.TypeWarning {
-		t.Fatalf("the waiting Performer got %+v, want one Warning %s", got, ReasonCrossplaneAccessDenied)
+	if len(got) != 1 || got[0].Reason != hourglass.EventCrossplaneAccessDenied || got[0].Type != event.TypeWarning {
+		t.Fatalf("the waiting Performer got %+v, want one Warning %s", got, hourglass.EventCrossplaneAccessDenied)
 	}
 	for _, s := range []string{
 		"create, update, patch, delete networkpolicies.networking.k8s.io", "get, list, watch pods",

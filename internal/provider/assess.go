@@ -11,6 +11,7 @@ import (
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/observe/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
+	"github.com/hourglass-xp/crossplane-hourglass/internal/podstatus"
 )
 
 // MaxHealthChecks bounds how many ready pods one observation health-checks,
@@ -53,7 +54,7 @@ func HealthTargets(o Observed) []HealthTarget {
 	behind := readyEndpointPods(o.Slices)
 	var ready []corev1.Pod
 	for _, p := range active(o.Pods) {
-		if conditionIs(&p, corev1.PodReady, corev1.ConditionTrue) {
+		if podstatus.Ready(&p) {
 			ready = append(ready, p)
 		}
 	}
@@ -62,7 +63,7 @@ func HealthTargets(o Observed) []HealthTarget {
 		if bi != bj {
 			return bi
 		}
-		return newer(&ready[i], &ready[j])
+		return podstatus.Newer(&ready[i], &ready[j])
 	})
 	if len(ready) > MaxHealthChecks {
 		ready = ready[:MaxHealthChecks]
@@ -86,15 +87,15 @@ func Assess(o Observed) Assessment {
 	}
 
 	pods := active(o.Pods)
-	states := make(map[string]podState, len(pods))
+	states := make(map[string]podstatus.Diagnosis, len(pods))
 	for i := range pods {
-		s := classifyPod(&pods[i])
+		s := podstatus.Diagnose(&pods[i])
 		states[pods[i].Name] = s
 		a.Pods.Total++
-		if s.scheduled {
+		if s.Scheduled {
 			a.Pods.Scheduled++
 		}
-		if s.ready {
+		if s.Ready {
 			a.Pods.Ready++
 			if !o.HealthEnabled || o.Health[pods[i].Name].State == v1alpha1.HealthServing {
 				a.Pods.Serving++
@@ -115,7 +116,7 @@ func Assess(o Observed) Assessment {
 
 	rep := representative(o, pods)
 	st := states[rep.Name]
-	a.PodName, a.Scheduled, a.Restarts = rep.Name, st.scheduled, st.restarts
+	a.PodName, a.Scheduled, a.Restarts = rep.Name, st.Scheduled, st.Restarts
 	if o.HealthEnabled {
 		if r, ok := o.Health[rep.Name]; ok {
 			a.Health = r.State
@@ -123,8 +124,8 @@ func Assess(o Observed) Assessment {
 	}
 
 	switch {
-	case !st.ready:
-		a.Reason, a.Message = st.reason, st.message
+	case !st.Ready:
+		a.Reason, a.Message = st.Reason, st.Message
 	case !a.Healthy:
 		a.Reason, a.Message = unhealthy(rep.Name, o.Health[rep.Name])
 	case o.Params.ServiceName == "":
@@ -168,7 +169,7 @@ func representative(o Observed, pods []corev1.Pod) corev1.Pod {
 	}
 	newest := pods[0]
 	for i := range pods[1:] {
-		if newer(&pods[i+1], &newest) {
+		if podstatus.Newer(&pods[i+1], &newest) {
 			newest = pods[i+1]
 		}
 	}
@@ -224,13 +225,6 @@ func readyEndpointPods(slices []discoveryv1.EndpointSlice) map[string]bool {
 		}
 	}
 	return out
-}
-
-func newer(a, b *corev1.Pod) bool {
-	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-		return b.CreationTimestamp.Before(&a.CreationTimestamp)
-	}
-	return a.Name < b.Name
 }
 
 func byName(pods []corev1.Pod, name string) corev1.Pod {

@@ -28,12 +28,6 @@ const (
 	errListSlices = "cannot list EndpointSlices"
 )
 
-// Event reasons the provider records on a PerformerEndpoint.
-const (
-	reasonBecameReady    event.Reason = "PerformerReady"
-	reasonBecameNotReady event.Reason = "PerformerNotReady"
-)
-
 // A connector hands out externals. The provider needs no credentials: it
 // reads the cluster it runs in with its own identity, so Connect cannot
 // fail.
@@ -189,9 +183,9 @@ func readyCondition(a Assessment) xpv2.Condition {
 func (e *external) recordChange(cr *v1alpha1.PerformerEndpoint, wasReady bool, previous string, a Assessment) {
 	switch {
 	case a.Ready && !wasReady:
-		e.record.Event(cr, event.Normal(reasonBecameReady, a.AtProvider.Message))
+		e.record.Event(cr, event.Normal(v1alpha1.EventReady, a.AtProvider.Message))
 	case !a.Ready && (wasReady || previous != a.AtProvider.Reason):
-		e.record.Event(cr, event.Warning(reasonBecameNotReady, errors.New(a.AtProvider.Reason+": "+a.AtProvider.Message)))
+		e.record.Event(cr, event.Warning(v1alpha1.EventNotReady, errors.New(a.AtProvider.Reason+": "+a.AtProvider.Message)))
 	}
 }
 

@@ -316,21 +316,6 @@ const (
 	PhaseFailed      = "Failed"
 )
 
-// Condition types and reasons of the Performer API reference.
-const (
-	ConditionAvailable   = "Available"
-	ConditionProgressing = "Progressing"
-	ConditionDegraded    = "Degraded"
-
-	ReasonPodReady            = "PodReady"
-	ReasonServiceReady        = "ServiceReady"
-	ReasonScheduled           = "Scheduled"
-	ReasonImagePullFailed     = "ImagePullFailed"
-	ReasonSchedulingFailed    = "SchedulingFailed"
-	ReasonHardwareUnavailable = "HardwareUnavailable"
-	ReasonUpgradeInProgress   = "UpgradeInProgress"
-)
-
 // PerformerStatus is the observed state of a performer. The fields of the
 // API reference come first; the rest are additive.
 type PerformerStatus struct {

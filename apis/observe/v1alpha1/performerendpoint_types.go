@@ -7,6 +7,8 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+
+	hourglass "github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 )
 
 // Kinds of this API.
@@ -30,41 +32,32 @@ const (
 )
 
 // Reasons a PerformerEndpoint reports in status.atProvider.reason and in its
-// Ready condition. The first five are the Hourglass Performer API's own
-// reasons, spelled identically so the composition function can copy them
-// to the Performer's conditions; the rest say more precisely why a
-// performer that is scheduled is still not serving.
+// Ready condition. The composition function copies them to the Performer's
+// conditions when the provider does not find a revision serving, so each is
+// the Performer API's constant (apis/hourglass/v1alpha1, where they are
+// documented), not a second spelling of it.
 const (
-	ReasonPodReady            = "PodReady"
-	ReasonServiceReady        = "ServiceReady"
-	ReasonImagePullFailed     = "ImagePullFailed"
-	ReasonSchedulingFailed    = "SchedulingFailed"
-	ReasonHardwareUnavailable = "HardwareUnavailable"
+	ReasonPodReady            = hourglass.ReasonPodReady
+	ReasonServiceReady        = hourglass.ReasonServiceReady
+	ReasonImagePullFailed     = hourglass.ReasonImagePullFailed
+	ReasonSchedulingFailed    = hourglass.ReasonSchedulingFailed
+	ReasonHardwareUnavailable = hourglass.ReasonHardwareUnavailable
+	ReasonNoPods              = hourglass.ReasonNoPods
+	ReasonPodPending          = hourglass.ReasonPodPending
+	ReasonPodNotReady         = hourglass.ReasonPodNotReady
+	ReasonCrashLoopBackOff    = hourglass.ReasonCrashLoopBackOff
+	ReasonPodFailed           = hourglass.ReasonPodFailed
+	ReasonNotServing          = hourglass.ReasonNotServing
+	ReasonHealthCheckFailed   = hourglass.ReasonHealthCheckFailed
+	ReasonServiceNotFound     = hourglass.ReasonServiceNotFound
+	ReasonNoReadyEndpoints    = hourglass.ReasonNoReadyEndpoints
+)
 
-	// ReasonNoPods: no pod matches the selector (not created yet, or
-	// scaled to zero).
-	ReasonNoPods = "NoPods"
-	// ReasonPodPending: a pod exists but the scheduler has not placed it
-	// yet, or its containers are still being created.
-	ReasonPodPending = "PodPending"
-	// ReasonPodNotReady: the containers run but the pod's readiness probe
-	// does not pass yet.
-	ReasonPodNotReady = "PodNotReady"
-	// ReasonCrashLoopBackOff: a container keeps exiting.
-	ReasonCrashLoopBackOff = "CrashLoopBackOff"
-	// ReasonPodFailed: the pod terminated and will not be restarted.
-	ReasonPodFailed = "PodFailed"
-	// ReasonNotServing: the pod answers grpc.health.v1 with a status other
-	// than SERVING.
-	ReasonNotServing = "NotServing"
-	// ReasonHealthCheckFailed: the gRPC health check could not be made
-	// (connection refused, timeout).
-	ReasonHealthCheckFailed = "HealthCheckFailed"
-	// ReasonServiceNotFound: the named Service does not exist.
-	ReasonServiceNotFound = "ServiceNotFound"
-	// ReasonNoReadyEndpoints: the Service exists but none of its
-	// EndpointSlices has a ready endpoint.
-	ReasonNoReadyEndpoints = "NoReadyEndpoints"
+// Reasons of the events the provider records on a PerformerEndpoint when
+// it becomes Ready or stops being Ready.
+const (
+	EventReady    = "PerformerReady"
+	EventNotReady = "PerformerNotReady"
 )
 
 // Health states of the gRPC health check, in status.atProvider.health.
