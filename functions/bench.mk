@@ -1,6 +1,9 @@
 # Benchmarks of the performer function (included by the Makefile; issue 9,
 # docs/benchmarks.md). None of them runs in `make test` except bench-smoke,
 # which runs every benchmark once to prove the harness works, timing nothing.
+# RunFunction is measured in one place, functions/performer's go test
+# benchmarks: in process, and over gRPC on loopback through the function's
+# own server (insecure and mTLS).
 
 BENCH_DIR   := $(OUTPUT)/bench
 # Which benchmarks (go test -bench regexp), how often and how long each.
@@ -8,17 +11,12 @@ BENCH_DIR   := $(OUTPUT)/bench
 BENCH       ?= .
 BENCH_COUNT ?= 6
 BENCH_TIME  ?= 0.5s
-# cmd/fnbench against the function binary: calls per request, callers.
-FNBENCH_N       ?= 2000
-FNBENCH_C       ?= 1
-FNBENCH_ADDRESS ?= 127.0.0.1:19443
-FNBENCH_PLOT    ?= $(BENCH_DIR)/latency.png
 
 BENCH_GO_TEST = $(GO) test $(FN_PKG) -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME)
 
 TEST_TARGETS += bench-smoke
 
-.PHONY: bench benchstat bench-fnbench bench-smoke
+.PHONY: bench benchstat bench-smoke
 
 # The machine's load goes into the results as '#' lines, which benchstat
 # ignores: figures taken while other work ran must say so.
@@ -58,30 +56,7 @@ benchstat: tool-benchstat ## Compare with OLD: a results file (vs. make bench's 
 	[[ -f $$new ]] || { echo "benchstat: run 'make bench' first" >&2; exit 1; }; \
 	benchstat "$$old" $$new
 
-# The function binary served as an installed Function serves it (mTLS,
-# metrics on), the requests of the in-process benchmarks, and cmd/fnbench.
-bench-fnbench: ## Serve the function binary on loopback (mTLS) and measure RunFunction latency with cmd/fnbench; table and PNG in _output/bench.
-	@mkdir -p $(BENCH_DIR)
-	$(GO) build -o $(BENCH_DIR)/function-performer $(FN_PKG)
-	$(GO) build -o $(BENCH_DIR)/fnbench ./cmd/fnbench
-	@rm -rf $(BENCH_DIR)/requests $(BENCH_DIR)/certs
-	$(GO) test -count=1 $(FN_PKG) -run '^TestBenchCases$$' -args -bench-requests $(BENCH_DIR)/requests
-	$(BENCH_DIR)/fnbench --write-certs $(BENCH_DIR)/certs
-	@TLS_SERVER_CERTS_DIR=$(BENCH_DIR)/certs/server $(BENCH_DIR)/function-performer \
-	  --address $(FNBENCH_ADDRESS) --metrics-address 127.0.0.1:0 & pid=$$!; \
-	trap 'kill $$pid' EXIT; \
-	{ $(call bench_load,start); \
-	  $(BENCH_DIR)/fnbench --address $(FNBENCH_ADDRESS) --certs $(BENCH_DIR)/certs/client \
-	    -n $(FNBENCH_N) -c $(FNBENCH_C) $(BENCH_DIR)/requests/*.yaml; \
-	  $(BENCH_DIR)/fnbench --address $(FNBENCH_ADDRESS) --certs $(BENCH_DIR)/certs/client \
-	    -n $(FNBENCH_N) -c $(FNBENCH_C) --plot $(FNBENCH_PLOT) \
-	    --title "RunFunction over gRPC on loopback (mTLS), running performers, $(FNBENCH_C) caller(s)" \
-	    $(BENCH_DIR)/requests/*-running.yaml; \
-	  $(call bench_load,end); } | tee $(BENCH_DIR)/fnbench.md
-
-# Every benchmark once, and cmd/fnbench against a served function for a few
-# calls: proves the harness builds and runs. Times nothing.
-bench-smoke: ## Run every benchmark and the gRPC harness once (no timing; part of make test).
+# Every benchmark once, and the benchmark cases checked against the state
+# each is named after: proves the harness builds and runs. Times nothing.
+bench-smoke: ## Run every benchmark once (no timing; part of make test).
 	$(GO) test -count=1 $(FN_PKG) -run '^TestBenchCases$$' -bench . -benchtime 1x
-	$(MAKE) --no-print-directory bench-fnbench FNBENCH_N=5 FNBENCH_PLOT=$(BENCH_DIR)/smoke.png BENCH_DIR=$(BENCH_DIR)/smoke >/dev/null
-	@echo "bench-smoke: benchmarks and fnbench ran"

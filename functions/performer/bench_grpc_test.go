@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"net"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -15,7 +13,7 @@ import (
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 
-	"github.com/hourglass-xp/crossplane-hourglass/cmd/fnbench/certs"
+	"github.com/hourglass-xp/crossplane-hourglass/internal/testtools"
 )
 
 // benchServer is a function server started through the function's own CLI
@@ -40,24 +38,17 @@ var (
 // otherwise --insecure.
 func (s *benchServer) start(tb testing.TB, tls bool) fnv1.FunctionRunnerServiceClient {
 	tb.Helper()
-	s.once.Do(func() { s.client, s.err = serveBench(tls) })
-	if s.err != nil {
-		tb.Fatal(s.err)
+	s.once.Do(func() { s.client, s.err = serveBench(testtools.FreeLoopbackAddr(tb), tls) })
+	if s.client == nil {
+		tb.Fatalf("cannot serve the function for the benchmark: %v", s.err)
 	}
 	return s.client
 }
 
-func serveBench(tls bool) (fnv1.FunctionRunnerServiceClient, error) {
-	// A free port: function.Serve listens itself and does not report the
-	// address it got.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		return nil, err
-	}
+// serveBench serves the function on addr (function.Serve listens itself, so
+// the address is chosen free beforehand) and returns a client once it
+// answers.
+func serveBench(addr string, tls bool) (fnv1.FunctionRunnerServiceClient, error) {
 	// The SDK registers its gRPC metrics with the process-wide Prometheus
 	// registry, which takes them once; neither server exports metrics, so
 	// both measure the same server.
@@ -67,19 +58,16 @@ func serveBench(tls bool) (fnv1.FunctionRunnerServiceClient, error) {
 		// Not a test's TempDir: the server outlives the test that starts
 		// it. Both sides have read the certificates once the first call
 		// is answered.
-		dir, err := os.MkdirTemp("", "fnbench-certs-")
+		dir, err := os.MkdirTemp("", "bench-certs-")
 		if err != nil {
 			return nil, err
 		}
 		defer os.RemoveAll(dir)
-		if err := certs.Write(dir, "127.0.0.1"); err != nil {
-			return nil, err
-		}
-		cli.TLSCertsDir = filepath.Join(dir, certs.Server)
-		cfg, err := certs.ClientTLS(filepath.Join(dir, certs.Client))
+		cfg, err := testtools.MTLS(dir)
 		if err != nil {
 			return nil, err
 		}
+		cli.TLSCertsDir = dir
 		creds = credentials.NewTLS(cfg)
 	}
 	go func() { _ = cli.Run() }()
@@ -91,8 +79,10 @@ func serveBench(tls bool) (fnv1.FunctionRunnerServiceClient, error) {
 	// Wait until it serves.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err = c.RunFunction(ctx, &fnv1.RunFunctionRequest{}, grpc.WaitForReady(true))
-	return c, err
+	if _, err := c.RunFunction(ctx, &fnv1.RunFunctionRequest{}, grpc.WaitForReady(true)); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // BenchmarkRunFunctionGRPC makes the calls of BenchmarkRunFunction over

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"maps"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 	"sigs.k8s.io/yaml"
@@ -22,6 +20,7 @@ import (
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
+	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
 )
 
 // The states a performer is benchmarked in: what Crossplane sends the
@@ -302,7 +301,8 @@ func benchEndpointStatus(d map[string]any, healthy bool) map[string]any {
 		if svc, ok := fp["serviceName"].(string); ok {
 			ready = "True"
 			at["reason"], at["serviceReady"], at["readyEndpoints"] = "ServiceReady", true, float64(1)
-			at["endpoint"] = fmt.Sprintf("%s.%s.svc.cluster.local:%v", svc, meta["namespace"], fp["port"])
+			port, _ := fp["port"].(float64)
+			at["endpoint"] = names.Endpoint(svc, meta["namespace"].(string), int32(port))
 		}
 	}
 	return map[string]any{
@@ -318,13 +318,8 @@ func benchEndpointStatus(d map[string]any, healthy bool) map[string]any {
 // Deployment is available (or when ready is set).
 func benchPods(tb testing.TB, observed map[string]map[string]any, ready bool) []map[string]any {
 	tb.Helper()
-	names := make([]string, 0, len(observed))
-	for name := range observed {
-		names = append(names, name)
-	}
-	slices.Sort(names)
 	var pods []map[string]any
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(observed)) {
 		d := observed[name]
 		if d["kind"] != "Deployment" {
 			continue
@@ -381,12 +376,8 @@ func cpuTime(tb testing.TB) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// benchRequests is where TestBenchCases writes the requests, for
-// cmd/fnbench to send to a served function (make bench-fnbench).
-var benchRequests = flag.String("bench-requests", "", "directory to write the benchmark requests to, as YAML RunFunctionRequests")
-
 // TestBenchCases checks that every benchmark request is the state it is
-// named after, so the benchmarks measure the paths they performer to (and
+// named after, so the benchmarks measure the paths their names say (and
 // `go test` compiles and exercises their set-up).
 func TestBenchCases(t *testing.T) {
 	for _, c := range benchCases(t) {
@@ -405,29 +396,7 @@ func TestBenchCases(t *testing.T) {
 			if deployments != c.deployments {
 				t.Errorf("Deployments: want %d, got %d", c.deployments, deployments)
 			}
-			if *benchRequests != "" {
-				writeBenchRequest(t, *benchRequests, c)
-			}
 		})
-	}
-}
-
-// writeBenchRequest writes the request of c to dir/{example}-{state}.yaml.
-func writeBenchRequest(t *testing.T, dir string, c benchCase) {
-	t.Helper()
-	j, err := protojson.Marshal(c.req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, err := yaml.JSONToYAML(j)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, c.example+"-"+c.state+".yaml"), y, 0o600); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -3,6 +3,7 @@ package benche2e
 import (
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"time"
 
@@ -11,13 +12,23 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
-
-	"github.com/hourglass-xp/crossplane-hourglass/internal/plotting"
 )
 
-const errPlotSeries = "cannot draw a series"
+const (
+	errPlotSeries = "cannot draw a series"
+	errNoPanels   = "cannot write a PNG without panels"
+	errWritePNG   = "cannot write the PNG"
+)
+
+// The size of every PNG: wide enough for two panels side by side.
+const (
+	pngWidth  = 12 * vg.Inch
+	pngHeight = 5 * vg.Inch
+	pngDPI    = 110
+)
 
 // Series is one named set of latencies to plot.
 type Series struct {
@@ -49,7 +60,7 @@ func PlotLatencies(file, title string, series []Series) error {
 	// Room right of the slowest performer for the legend, which would
 	// otherwise sit on the curves.
 	cum.X.Max = hi * 60
-	return plotting.WritePNG(file, title, dots, cum)
+	return writePNG(file, title, dots, cum)
 }
 
 // xRange is the seconds axis of every series, a factor of 1.5 wider than
@@ -75,7 +86,7 @@ func seconds(d time.Duration) float64 {
 func dotPlot(series []Series) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "Each performer (log scale)"
-	plotting.LogX(p, "seconds after apply")
+	logX(p, "seconds after apply")
 	p.Add(plotter.NewGrid())
 	names := make([]string, len(series))
 	for i, s := range series {
@@ -102,10 +113,8 @@ func dotPlot(series []Series) (*plot.Plot, error) {
 func cumulativePlot(series []Series) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "Cumulative (log scale): performers at or below a latency"
-	p.X.Label.Text = "seconds after apply"
+	logX(p, "seconds after apply")
 	p.Y.Label.Text = "performers (%)"
-	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Y.Min, p.Y.Max = 0, 100
 	p.Add(plotter.NewGrid())
 	// Right, below the top: the curves reach that height further left.
@@ -137,4 +146,42 @@ func cumulativePlot(series []Series) (*plot.Plot, error) {
 		p.Legend.Add(fmt.Sprintf("%s  p50 %s  p90 %s", s.Name, Seconds(sum.P50), Seconds(sum.P90)), l)
 	}
 	return p, nil
+}
+
+// logX gives p a log-scaled x axis with the label: latencies span orders of
+// magnitude, and a linear axis squashes the body against the tail.
+func logX(p *plot.Plot, label string) {
+	p.X.Label.Text = label
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+}
+
+// writePNG draws the panels side by side, left to right, under the title
+// and writes them to file as a PNG of pngWidth × pngHeight at pngDPI.
+func writePNG(file, title string, panels ...*plot.Plot) error {
+	if len(panels) == 0 {
+		return errors.New(errNoPanels)
+	}
+	img := vgimg.NewWith(vgimg.UseWH(pngWidth, pngHeight), vgimg.UseDPI(pngDPI))
+	dc := draw.New(img)
+
+	style := plot.New().Title.TextStyle
+	style.Font.Size = vg.Points(14)
+	style.XAlign = draw.XCenter
+	dc.FillText(style, vg.Point{X: pngWidth / 2, Y: pngHeight - vg.Points(20)}, title)
+
+	tiles := draw.Tiles{Rows: 1, Cols: len(panels), PadTop: vg.Points(44), PadBottom: vg.Points(6), PadLeft: vg.Points(6), PadRight: vg.Points(12), PadX: vg.Points(24)}
+	for i, p := range panels {
+		p.Draw(tiles.At(dc, i, 0))
+	}
+
+	f, err := os.Create(file) //nolint:gosec // The caller names the file to write.
+	if err != nil {
+		return errors.Wrap(err, errWritePNG)
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		_ = f.Close()
+		return errors.Wrap(err, errWritePNG)
+	}
+	return errors.Wrap(f.Close(), errWritePNG)
 }

@@ -1,5 +1,7 @@
-// Package testtools finds, for tests, the pinned tools that `make tools`
-// builds into _output/bin. Tests that need a tool skip without it, unless
+// Package testtools holds what tests and benchmarks share: the pinned tools
+// that `make tools` builds into _output/bin, free loopback ports, mTLS
+// certificates for a function on loopback, the Performer CRD and manifests
+// to apply. Tests that need a tool skip without it, unless
 // HOURGLASS_REQUIRE_TOOLS is set — as `make test` sets it — so a CI run can
 // never pass by skipping.
 package testtools

@@ -1,4 +1,4 @@
-package plotting
+package benche2e
 
 import (
 	"image"
@@ -16,7 +16,7 @@ func panel(t *testing.T, title string) *plot.Plot {
 	t.Helper()
 	p := plot.New()
 	p.Title.Text = title
-	LogX(p, "latency (ms)")
+	logX(p, "seconds")
 	l, err := plotter.NewLine(plotter.XYs{{X: 1, Y: 0}, {X: 10, Y: 50}, {X: 100, Y: 100}})
 	if err != nil {
 		t.Fatal(err)
@@ -77,40 +77,26 @@ func TestWritePNG(t *testing.T) {
 			for i := range panels {
 				panels[i] = panel(t, name)
 			}
-			err := WritePNG(file, "title", panels...)
+			err := writePNG(file, "title", panels...)
 			if tc.wantErr {
 				if err == nil {
-					t.Errorf("%s\nWritePNG(...): want error, got none", tc.reason)
+					t.Errorf("%s\nwritePNG(...): want error, got none", tc.reason)
 				}
 				if _, err := os.Stat(file); err == nil {
-					t.Errorf("%s\nWritePNG(...) wrote %s despite the error", tc.reason, file)
+					t.Errorf("%s\nwritePNG(...) wrote %s despite the error", tc.reason, file)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("%s\nWritePNG(...): %v", tc.reason, err)
+				t.Fatalf("%s\nwritePNG(...): %v", tc.reason, err)
 			}
 			img := testtools.ReadPNG(t, file)
 			if b := img.Bounds(); b.Dx() != wantW || b.Dy() != wantH {
-				t.Errorf("%s\nWritePNG(...): image %v, want %dx%d", tc.reason, b, wantW, wantH)
+				t.Errorf("%s\nwritePNG(...): image %v, want %dx%d", tc.reason, b, wantW, wantH)
 			}
 			if tc.panels == 2 && (!inked(img, 0, wantW/2) || !inked(img, wantW/2, wantW)) {
-				t.Errorf("%s\nWritePNG(...): a half of the image is blank, want one panel in each", tc.reason)
+				t.Errorf("%s\nwritePNG(...): a half of the image is blank, want one panel in each", tc.reason)
 			}
 		})
-	}
-}
-
-func TestLogX(t *testing.T) {
-	p := plot.New()
-	LogX(p, "seconds")
-	if _, ok := p.X.Scale.(plot.LogScale); !ok {
-		t.Errorf("LogX(...): scale %T, want plot.LogScale", p.X.Scale)
-	}
-	if _, ok := p.X.Tick.Marker.(plot.LogTicks); !ok {
-		t.Errorf("LogX(...): ticks %T, want plot.LogTicks", p.X.Tick.Marker)
-	}
-	if p.X.Label.Text != "seconds" {
-		t.Errorf("LogX(...): label %q, want %q", p.X.Label.Text, "seconds")
 	}
 }
