@@ -10,15 +10,15 @@ import (
 	"time"
 )
 
-// TestClaimEvents checks what `kubectl describe performer` tells a user:
-// the function's events reach the claim, once per change, with the reasons
-// the docs list.
-func TestClaimEvents(t *testing.T) {
+// TestPerformerEvents checks what `kubectl describe performer` tells a
+// user: the function's events reach the performer, once per change, with the
+// reasons the docs list.
+func TestPerformerEvents(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	const ns, name = "e2e-events", "events"
 	e.ensureNamespace(t, ns)
-	c := newClaim(ns, name, map[string]any{
+	c := newPerformer(ns, name, map[string]any{
 		"avsAddress": "0x00000000000000000000000000000000000000ee",
 		"image":      "example.com/e2e/performer",
 		"version":    "v1.0.0",
@@ -26,7 +26,7 @@ func TestClaimEvents(t *testing.T) {
 	})
 	e.apply(t, c)
 	e.readyAndStable(t, ns, name)
-	t.Cleanup(func() { e.deleteClaim(t, ns, name) })
+	t.Cleanup(func() { e.deletePerformer(t, ns, name) })
 
 	events := func(ctx context.Context) (string, error) {
 		out, errs, err := e.kubectl(ctx, nil, "-n", ns, "get", "events",
@@ -54,19 +54,19 @@ func TestClaimEvents(t *testing.T) {
 					}
 				}
 				if !found {
-					return fmt.Errorf("no event %q with %q on the claim; events:\n%s", p[0], p[1], got)
+					return fmt.Errorf("no event %q with %q on the performer; events:\n%s", p[0], p[1], got)
 				}
 			}
 			return nil
 		}
 	}
-	eventually(t, time.Minute, "a PerformerRunning event on the claim",
+	eventually(t, time.Minute, "a PerformerRunning event on the performer",
 		want([2]string{"Normal PerformerRunning", "serving at performer-events.e2e-events.svc.cluster.local:9090"}))
 
 	spec := c.obj.Object["spec"].(map[string]any)
 	spec["version"] = "v2.0.0"
 	e.apply(t, c)
-	eventually(t, 3*time.Minute, "upgrade events on the claim", want(
+	eventually(t, 3*time.Minute, "upgrade events on the performer", want(
 		[2]string{"Normal UpgradeStarted", "upgrading from version v1.0.0 (revision "},
 		[2]string{"Normal UpgradeStarted", ") to version v2.0.0 (revision "},
 		[2]string{"Normal TrafficSwitched", "Service performer-events now sends traffic to version v2.0.0"}))

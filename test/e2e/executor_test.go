@@ -135,7 +135,7 @@ func TestExecutorClient(t *testing.T) {
 		}
 		u, err := e.get(ctx, executorNS, name)
 		if err != nil || u == nil {
-			t.Fatalf("get claim: %v", err)
+			t.Fatalf("get performer: %v", err)
 		}
 		status, _, _ := unstructured.NestedString(u.Object, "status", "grpcEndpoint")
 		got, err := m.GetPerformerEndpoint(ctx, executorAVS)
@@ -188,7 +188,7 @@ func TestExecutorClient(t *testing.T) {
 		}
 		u, err := e.get(ctx, executorNS, name)
 		if err != nil || u == nil {
-			t.Fatalf("get claim: %v", err)
+			t.Fatalf("get performer: %v", err)
 		}
 		if v, _, _ := unstructured.NestedString(u.Object, "status", "active", "version"); v != "v1.1.0" {
 			t.Errorf("after UpgradePerformer: status.active.version %q, want v1.1.0\n%s", v, describe(u))
@@ -214,7 +214,7 @@ func TestExecutorClient(t *testing.T) {
 		// The previous version keeps serving.
 		u, err := e.get(ctx, executorNS, name)
 		if err != nil || u == nil {
-			t.Fatalf("get claim: %v", err)
+			t.Fatalf("get performer: %v", err)
 		}
 		if v, _, _ := unstructured.NestedString(u.Object, "status", "active", "version"); v != "v1.1.0" {
 			t.Errorf("after a failed upgrade: status.active.version %q, want v1.1.0 still", v)
@@ -243,7 +243,7 @@ func TestExecutorClient(t *testing.T) {
 			t.Fatalf("StopPerformer: %v", err)
 		}
 		// Foreground: once StopPerformer returns, nothing composed is left.
-		if err := e.gone(ctx, executorNS, name); err != nil {
+		if err := e.gone(ctx, executorNS, name, ""); err != nil {
 			t.Errorf("after StopPerformer: %v", err)
 		}
 	})

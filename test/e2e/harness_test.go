@@ -2,9 +2,10 @@
 
 // Package e2e holds live tests against the local stack (make e2e): a real
 // API server with kwok nodes, Crossplane core installing the packages from a
-// registry, and the composition function as a process. The tests talk only
-// to the API server through the stack's kubeconfig; they never dial a pod or
-// Service IP.
+// registry, and the composition function as a process. The tests talk to the
+// API server through the stack's kubeconfig. The only one that dials a
+// performer does it from inside the stack's private network namespace (see
+// probe_test.go): nothing here dials a pod or Service IP from the host.
 package e2e
 
 import (
@@ -14,35 +15,42 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/crossplane/crossplane-runtime/v2/pkg/xcrd"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
+	observev1alpha1 "github.com/hourglass-xp/crossplane-hourglass/apis/observe/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
 )
 
 const (
-	// stable is how long a claim must stay Ready before a test believes it:
-	// Crossplane flaps Ready under load, so "first Ready" proves little.
+	// stable is how long a performer must stay Ready before a test believes
+	// it: Crossplane flaps Ready under load, so "first Ready" proves little.
 	stable = 8 * time.Second
-	// settle bounds how long a claim may take to become Ready and stable.
+	// settle bounds how long a performer may take to become Ready and stable.
 	settle = 6 * time.Minute
 	poll   = 500 * time.Millisecond
 )
 
-var (
-	performerGVK  = schema.GroupVersionKind{Group: "hourglass.eigenlayer.io", Version: "v1alpha1", Kind: "Performer"}
-	xperformerGVK = schema.GroupVersionKind{Group: "hourglass.eigenlayer.io", Version: "v1alpha1", Kind: "XPerformer"}
-)
+// performerGVK is the namespaced composite's kind: there is no performer and no
+// cluster-scoped XR any more.
+var performerGVK = v1alpha1.PerformerGroupVersionKind
 
 // env is what every test needs: a client, the kubeconfig and the repo root.
 type env struct {
@@ -69,6 +77,8 @@ func setup(t *testing.T) *env {
 	s := runtime.NewScheme()
 	_ = corev1.AddToScheme(s)
 	_ = appsv1.AddToScheme(s)
+	_ = networkingv1.AddToScheme(s)
+	_ = discoveryv1.AddToScheme(s)
 	c, err := client.New(cfg, client.Options{Scheme: s})
 	if err != nil {
 		t.Fatalf("cannot make a client: %v", err)
@@ -105,7 +115,7 @@ func (e *env) mustKubectl(t *testing.T, stdin []byte, args ...string) string {
 	return out
 }
 
-// ensureNamespace creates a namespace for claims. Every one enforces Pod
+// ensureNamespace creates a namespace for performers. Every one enforces Pod
 // Security "restricted", as a careful platform's would: every performer the
 // tests make must be admitted there.
 func (e *env) ensureNamespace(t *testing.T, ns string) {
@@ -114,24 +124,24 @@ func (e *env) ensureNamespace(t *testing.T, ns string) {
 	e.mustKubectl(t, []byte(y), "apply", "-f", "-")
 }
 
-// claim is a Performer claim read from a file or built by a test.
-type claim struct {
+// manifest is a Performer read from a file or built by a test.
+type manifest struct {
 	obj  *unstructured.Unstructured
 	file string
 }
 
-func (c claim) name() string      { return c.obj.GetName() }
-func (c claim) namespace() string { return c.obj.GetNamespace() }
-func (c claim) String() string    { return c.namespace() + "/" + c.name() }
+func (m manifest) name() string      { return m.obj.GetName() }
+func (m manifest) namespace() string { return m.obj.GetNamespace() }
+func (m manifest) String() string    { return m.namespace() + "/" + m.name() }
 
-// readClaims reads every Performer in the YAML files matching glob.
-func readClaims(t *testing.T, glob string) []claim {
+// readManifests reads every Performer in the YAML files matching glob.
+func readManifests(t *testing.T, glob string) []manifest {
 	t.Helper()
 	files, err := filepath.Glob(glob)
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no files match %s", glob)
 	}
-	var out []claim
+	var out []manifest
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -143,22 +153,22 @@ func readClaims(t *testing.T, glob string) []claim {
 				continue
 			}
 			if u.GetKind() == "Performer" {
-				out = append(out, claim{obj: u, file: f})
+				out = append(out, manifest{obj: u, file: f})
 			}
 		}
 	}
 	return out
 }
 
-// apply creates or updates a claim (its namespace first).
-func (e *env) apply(t *testing.T, c claim) {
+// apply creates or updates a performer (its namespace first).
+func (e *env) apply(t *testing.T, m manifest) {
 	t.Helper()
-	e.ensureNamespace(t, c.namespace())
-	b, err := yaml.Marshal(c.obj.Object)
+	e.ensureNamespace(t, m.namespace())
+	b, err := yaml.Marshal(m.obj.Object)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Tests that share the example claims may apply one at the same moment:
+	// Tests that share the example performers may apply one at the same moment:
 	// both see it missing and both create it. The loser's retry updates it.
 	for try := 1; ; try++ {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -173,7 +183,7 @@ func (e *env) apply(t *testing.T, c claim) {
 	}
 }
 
-// get reads a claim; nil when it does not exist.
+// get reads a performer; nil when it does not exist.
 func (e *env) get(ctx context.Context, ns, name string) (*unstructured.Unstructured, error) {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(performerGVK)
@@ -256,26 +266,33 @@ func steadily(t *testing.T, timeout, hold time.Duration, what string, f func(ctx
 	}
 }
 
-// readyAndStable waits until the claim is Synced and Ready and stays so.
+// readyAndStable waits until the performer is Synced and Ready, with
+// status.ready true, and stays so.
 func (e *env) readyAndStable(t *testing.T, ns, name string) *unstructured.Unstructured {
 	t.Helper()
 	var u *unstructured.Unstructured
-	steadily(t, settle, stable, fmt.Sprintf("claim %s/%s Ready", ns, name), func(ctx context.Context) error {
+	steadily(t, settle, stable, fmt.Sprintf("performer %s/%s Ready", ns, name), func(ctx context.Context) error {
 		var err error
-		if u, err = e.get(ctx, ns, name); err != nil {
+		if u, err = e.existing(ctx, ns, name); err != nil {
 			return err
 		}
-		if u == nil {
-			return fmt.Errorf("claim does not exist")
-		}
-		for _, typ := range []string{"Synced", "Ready"} {
-			if s, r, m := condition(u, typ); s != "True" {
-				return fmt.Errorf("%s=%q (%s: %s); status:\n%s", typ, s, r, m, describe(u))
-			}
-		}
-		return nil
+		return readyNow(u)
 	})
 	return u
+}
+
+// readyNow returns nil when the performer is Synced and Ready and its
+// status.ready, which executors poll, agrees.
+func readyNow(u *unstructured.Unstructured) error {
+	for _, typ := range []string{"Synced", "Ready"} {
+		if s, r, m := condition(u, typ); s != "True" {
+			return fmt.Errorf("%s=%q (%s: %s); status:\n%s", typ, s, r, m, describe(u))
+		}
+	}
+	if ready, ok, _ := unstructured.NestedBool(u.Object, "status", "ready"); !ok || !ready {
+		return fmt.Errorf("Ready=True but status.ready is %t (set: %t); status:\n%s", ready, ok, describe(u))
+	}
+	return nil
 }
 
 // deployments lists the Deployments of a performer by its identity label.
@@ -291,76 +308,130 @@ func (e *env) pods(ctx context.Context, ns, performer string) ([]corev1.Pod, err
 	return l.Items, err
 }
 
-// deleteClaim deletes a claim and waits until it and what it composed are gone.
-func (e *env) deleteClaim(t *testing.T, ns, name string) {
+// deletePerformer deletes a performer and waits until it and what it
+// composed are gone.
+func (e *env) deletePerformer(t *testing.T, ns, name string) {
 	t.Helper()
 	e.mustKubectl(t, nil, "-n", ns, "delete", "performer", name, "--ignore-not-found", "--wait=false")
-	eventually(t, 3*time.Minute, fmt.Sprintf("claim %s/%s and its resources deleted", ns, name), func(ctx context.Context) error {
-		return e.gone(ctx, ns, name)
+	e.waitGone(t, ns, name, "")
+}
+
+// waitGone waits, bounded, until the performer and everything composed for
+// it (and, when uid is set, everything it owns) are gone.
+func (e *env) waitGone(t *testing.T, ns, name string, uid types.UID) {
+	t.Helper()
+	eventually(t, 3*time.Minute, fmt.Sprintf("performer %s/%s and its resources deleted", ns, name), func(ctx context.Context) error {
+		return e.gone(ctx, ns, name, uid)
 	})
 }
 
-// gone reports an error while the claim, its XR or anything composed for it
-// still exists.
-func (e *env) gone(ctx context.Context, ns, name string) error {
+// composedKinds are what every performer here has while it runs: the
+// function's Deployment, Service and connection Secret, the provider's
+// PerformerEndpoint, and the ReplicaSet and pod Kubernetes makes.
+var composedKinds = []string{"Deployment", "ReplicaSet", "Pod", "Service", "Secret", observev1alpha1.PerformerEndpointKind}
+
+// leftoverLists are the kinds a performer's deletion must leave none of in
+// its namespace: what the function composes (Deployments, the Service, the
+// connection Secret, the NetworkPolicy, PerformerEndpoints, which the
+// provider's finalizer holds) and what Kubernetes makes from them.
+func leftoverLists() []client.ObjectList {
+	eps := &unstructured.UnstructuredList{}
+	eps.SetGroupVersionKind(performerEndpointGVK.GroupVersion().WithKind(observev1alpha1.PerformerEndpointListKind))
+	return []client.ObjectList{
+		&appsv1.DeploymentList{}, &appsv1.ReplicaSetList{}, &corev1.PodList{}, &corev1.ServiceList{},
+		&corev1.SecretList{}, &networkingv1.NetworkPolicyList{}, eps,
+	}
+}
+
+// gone reports an error while the performer, or anything in its namespace
+// that belongs to it, still exists.
+func (e *env) gone(ctx context.Context, ns, name string, uid types.UID) error {
 	if u, err := e.get(ctx, ns, name); err != nil {
 		return err
 	} else if u != nil {
-		return fmt.Errorf("claim still exists")
+		return fmt.Errorf("performer still exists (finalizers %v, deletionTimestamp %v)", u.GetFinalizers(), u.GetDeletionTimestamp())
 	}
-	xrs := &unstructured.UnstructuredList{}
-	xrs.SetGroupVersionKind(xperformerGVK.GroupVersion().WithKind("XPerformerList"))
-	if err := e.c.List(ctx, xrs, client.MatchingLabels{"crossplane.io/claim-name": name, "crossplane.io/claim-namespace": ns}); err != nil {
+	left, err := e.leftovers(ctx, ns, name, uid)
+	if err != nil {
 		return err
 	}
-	if len(xrs.Items) > 0 {
-		return fmt.Errorf("XR %s still exists", xrs.Items[0].GetName())
-	}
-	sel := client.MatchingLabels{"crossplane.io/claim-name": name, "crossplane.io/claim-namespace": ns}
-	for _, l := range []client.ObjectList{&appsv1.DeploymentList{}, &corev1.ServiceList{}, &corev1.PodList{}} {
-		if err := e.c.List(ctx, l, client.InNamespace(ns), sel); err != nil {
-			return err
-		}
-		if n := lenOf(l); n > 0 {
-			return fmt.Errorf("%d %T left", n, l)
-		}
-	}
-	// The function labels what it composes with the performer's name too.
-	own := client.MatchingLabels{names.LabelPerformerName: name}
-	for _, l := range []client.ObjectList{&appsv1.DeploymentList{}, &corev1.ServiceList{}, &corev1.PodList{}} {
-		if err := e.c.List(ctx, l, client.InNamespace(ns), own); err != nil {
-			return err
-		}
-		if n := lenOf(l); n > 0 {
-			return fmt.Errorf("%d %T labelled %s=%s left", n, l, names.LabelPerformerName, name)
-		}
-	}
-	// And the provider released its PerformerEndpoints (their finalizer).
-	if eps, err := e.endpoints(ctx, ns, name); err != nil {
-		return err
-	} else if len(eps) > 0 {
-		return fmt.Errorf("%d PerformerEndpoints labelled %s=%s left", len(eps), names.LabelPerformerName, name)
+	if len(left) > 0 {
+		return fmt.Errorf("%d objects of %s/%s left: %v", len(left), ns, name, left)
 	}
 	return nil
 }
 
-func lenOf(l client.ObjectList) int {
-	switch v := l.(type) {
-	case *appsv1.DeploymentList:
-		return len(v.Items)
-	case *corev1.ServiceList:
-		return len(v.Items)
-	case *corev1.PodList:
-		return len(v.Items)
+// leftovers lists, as "Kind/name", what in the namespace belongs to the
+// performer: labelled by Crossplane as composed for it, labelled by the
+// function with its name, or (when uid is set) owned by it, whatever its
+// labels.
+func (e *env) leftovers(ctx context.Context, ns, name string, uid types.UID) ([]string, error) {
+	var left []string
+	for _, l := range leftoverLists() {
+		if err := e.c.List(ctx, l, client.InNamespace(ns)); err != nil {
+			return nil, err
+		}
+		items, err := apimeta.ExtractList(l)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range items {
+			m, err := apimeta.Accessor(o)
+			if err != nil {
+				return nil, err
+			}
+			if belongs(m, name, uid) {
+				left = append(left, kindOf(l)+"/"+m.GetName())
+			}
+		}
 	}
-	return 0
+	return left, nil
 }
 
-// newClaim builds a claim for tests that need their own.
-func newClaim(ns, name string, spec map[string]any) claim {
+// kindOf is the kind of a list's items.
+func kindOf(l client.ObjectList) string {
+	if u, ok := l.(*unstructured.UnstructuredList); ok {
+		return strings.TrimSuffix(u.GetKind(), "List")
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(fmt.Sprintf("%T", l), "*v1."), "List")
+}
+
+// seesComposed fails unless leftovers, before the performer's deletion,
+// finds each of the kinds it composes: a check of "nothing left" that sees
+// nothing would pass for the wrong reason.
+func (e *env) seesComposed(t *testing.T, ns, name string, uid types.UID, kinds ...string) {
+	t.Helper()
+	left, err := e.leftovers(t.Context(), ns, name, uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range kinds {
+		if !slices.ContainsFunc(left, func(s string) bool { return strings.HasPrefix(s, k+"/") }) {
+			t.Fatalf("before deletion no %s of %s/%s is found among %v: the check for leftovers would see nothing", k, ns, name, left)
+		}
+	}
+}
+
+// belongs reports whether o was composed for the named performer, carries
+// its name, or is owned by uid.
+func belongs(o metav1.Object, name string, uid types.UID) bool {
+	l := o.GetLabels()
+	if l[xcrd.LabelKeyNamePrefixForComposed] == name || l[names.LabelPerformerName] == names.LabelValue(name) {
+		return true
+	}
+	for _, ref := range o.GetOwnerReferences() {
+		if uid != "" && ref.UID == uid {
+			return true
+		}
+	}
+	return false
+}
+
+// newPerformer builds a performer for tests that need their own.
+func newPerformer(ns, name string, spec map[string]any) manifest {
 	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
 	u.SetGroupVersionKind(performerGVK)
 	u.SetNamespace(ns)
 	u.SetName(name)
-	return claim{obj: u}
+	return manifest{obj: u}
 }

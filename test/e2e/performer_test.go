@@ -27,19 +27,19 @@ const (
 	defaultPort = 9090
 )
 
-// TestExamples applies every example claim and checks that each becomes
+// TestExamples applies every example performer and checks that each becomes
 // Ready and stays Ready, runs on the node its hardware asks for, and reports
 // the documented status; then that kubectl shows them and trace works.
 func TestExamples(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	claims := readClaims(t, filepath.Join(e.root, "examples", "*.yaml"))
-	for _, c := range claims {
+	performers := readManifests(t, filepath.Join(e.root, "examples", "*.yaml"))
+	for _, c := range performers {
 		e.apply(t, c)
 	}
-	// The claims settle together; the checks that read all of them run after.
-	t.Run("claims", func(t *testing.T) {
-		for _, c := range claims {
+	// The performers settle together; the checks that read all of them run after.
+	t.Run("performers", func(t *testing.T) {
+		for _, c := range performers {
 			t.Run(c.name(), func(t *testing.T) {
 				t.Parallel()
 				u := e.readyAndStable(t, c.namespace(), c.name())
@@ -59,7 +59,7 @@ func TestExamples(t *testing.T) {
 				t.Errorf("kubectl get performers -A: no %s column in %q", col, lines[0])
 			}
 		}
-		for _, c := range claims {
+		for _, c := range performers {
 			port := grpcPort(c)
 			endpoint := names.Endpoint(names.Service(c.name()), c.namespace(), int32(port))
 			re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(c.namespace()) + `\s+` + regexp.QuoteMeta(c.name()) +
@@ -71,7 +71,7 @@ func TestExamples(t *testing.T) {
 	})
 
 	t.Run("crossplane resource trace", func(t *testing.T) {
-		c := claims[0]
+		c := performers[0]
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		out, errs, err := e.run(ctx, nil, "crossplane", "resource", "trace", "-n", c.namespace(), "performer", c.name())
@@ -79,17 +79,32 @@ func TestExamples(t *testing.T) {
 			t.Fatalf("crossplane resource trace: %v\n%s%s", err, out, errs)
 		}
 		t.Logf("\n%s", out)
-		for _, want := range []string{"Performer/" + c.name(), "XPerformer/", "Deployment/", "Service/" + names.Service(c.name())} {
+		// The Performer is the composite: the tree's root, and the parent of
+		// everything the function composes. No claim, no XR between.
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) < 2 || !strings.HasPrefix(strings.TrimSpace(lines[1]), "Performer/"+c.name()+" ") {
+			t.Errorf("crossplane resource trace: the first resource is not Performer/%s", c.name())
+		}
+		u, err := e.existing(ctx, c.namespace(), c.name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		active, _, _ := unstructured.NestedString(u.Object, "status", "active", "deployment")
+		for _, want := range []string{"Deployment/" + active + " ", "Service/" + names.Service(c.name()) + " ",
+			"Secret/" + names.ConnectionSecret(c.name()) + " ", "PerformerEndpoint/"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("crossplane resource trace: no %q in the tree", want)
 			}
 		}
+		if strings.Contains(out, "XPerformer") {
+			t.Errorf("crossplane resource trace: an XPerformer in the tree")
+		}
 	})
 }
 
-// grpcPort is the claim's spec.config.grpcPort or the API's default. YAML
+// grpcPort is the performer's spec.config.grpcPort or the API's default. YAML
 // numbers decode as float64 or int64 depending on the decoder.
-func grpcPort(c claim) int64 {
+func grpcPort(c manifest) int64 {
 	v, ok, _ := unstructured.NestedFieldNoCopy(c.obj.Object, "spec", "config", "grpcPort")
 	if !ok {
 		return defaultPort
@@ -113,7 +128,7 @@ func contains(ss []string, s string) bool {
 }
 
 // checkStatus checks phase, podName, serviceName and grpcEndpoint.
-func (e *env) checkStatus(t *testing.T, c claim, u *unstructured.Unstructured) {
+func (e *env) checkStatus(t *testing.T, c manifest, u *unstructured.Unstructured) {
 	t.Helper()
 	port := grpcPort(c)
 	svc := names.Service(c.name())
@@ -148,9 +163,9 @@ func (e *env) checkStatus(t *testing.T, c claim, u *unstructured.Unstructured) {
 }
 
 // checkPlacement checks that every pod of the performer is Running on a node
-// that has the hardware the claim asks for, and plain performers never land
+// that has the hardware the performer asks for, and plain performers never land
 // on GPU or TEE nodes.
-func (e *env) checkPlacement(t *testing.T, c claim) {
+func (e *env) checkPlacement(t *testing.T, c manifest) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -192,7 +207,7 @@ func (e *env) checkPlacement(t *testing.T, c claim) {
 	}
 }
 
-// TestInvalidExamplesRefused creates every examples/invalid/ claim and
+// TestInvalidExamplesRefused creates every examples/invalid/ performer and
 // expects the live API server to refuse it with the message its
 // "# expect:" header lines give.
 func TestInvalidExamplesRefused(t *testing.T) {
@@ -202,7 +217,7 @@ func TestInvalidExamplesRefused(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatal("no examples/invalid/*.yaml")
 	}
-	for _, c := range readClaims(t, filepath.Join(e.root, "examples", "invalid", "*.yaml")) {
+	for _, c := range readManifests(t, filepath.Join(e.root, "examples", "invalid", "*.yaml")) {
 		e.ensureNamespace(t, c.namespace())
 	}
 	for _, f := range files {
@@ -241,14 +256,17 @@ func TestInvalidExamplesRefused(t *testing.T) {
 	}
 }
 
-// TestLifecycle edits a claim and checks the edit reaches the Deployment,
+// TestLifecycle edits a performer and checks the edit reaches the Deployment,
 // deletes composed objects and checks they are repaired, then deletes the
-// claim and checks everything it composed is gone.
+// performer and checks everything it composed is gone. The Deployment's
+// repair comes after the connection Secret's: its burst of PerformerEndpoint
+// events can open Crossplane's watch circuit breaker on the performer (the
+// Responsive condition), after which repairs wait for Crossplane's poll.
 func TestLifecycle(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	const ns, name = "e2e-lifecycle", "lifecycle"
-	c := newClaim(ns, name, map[string]any{
+	c := newPerformer(ns, name, map[string]any{
 		"avsAddress": "0x00000000000000000000000000000000000000e2",
 		"image":      "example.com/e2e/performer:v1.0.0",
 		"config":     map[string]any{"grpcPort": int64(9090)},
@@ -275,6 +293,35 @@ func TestLifecycle(t *testing.T) {
 			return fmt.Errorf("no Deployment of %d has env E2E_EDIT=1, cpu request 250m and the nodeSelector", len(ds))
 		})
 		e.readyAndStable(t, ns, name)
+	})
+
+	t.Run("deleted connection Secret is repaired", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		old := &corev1.Secret{}
+		if err := e.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: names.ConnectionSecret(name)}, old); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.c.Delete(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		eventually(t, 2*time.Minute, "a new connection Secret with the endpoint", func(ctx context.Context) error {
+			s := &corev1.Secret{}
+			if err := e.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: old.Name}, s); err != nil {
+				return err
+			}
+			if s.UID == old.UID {
+				return fmt.Errorf("still the old Secret")
+			}
+			if got, want := string(s.Data[names.ConnectionEndpoint]), names.Endpoint(names.Service(name), ns, 9090); got != want {
+				return fmt.Errorf("%s = %q, want %q", names.ConnectionEndpoint, got, want)
+			}
+			return nil
+		})
+		t.Logf("connection Secret re-created %.1fs after its deletion", time.Since(t0).Seconds())
+		e.readyAndStable(t, ns, name)
+		t.Logf("Ready and stable %.1fs after its deletion", time.Since(t0).Seconds())
 	})
 
 	t.Run("deleted Deployment is repaired", func(t *testing.T) {
@@ -330,8 +377,8 @@ func TestLifecycle(t *testing.T) {
 		e.readyAndStable(t, ns, name)
 	})
 
-	t.Run("claim deletion removes everything", func(t *testing.T) {
-		e.deleteClaim(t, ns, name)
+	t.Run("performer deletion removes everything", func(t *testing.T) {
+		e.deletePerformer(t, ns, name)
 	})
 }
 
@@ -353,13 +400,13 @@ func hasEdit(d appsv1.Deployment) bool {
 	return false
 }
 
-// TestUnschedulableHardware asks for a GPU no node has: the claim must stay
+// TestUnschedulableHardware asks for a GPU no node has: the performer must stay
 // Pending, not Ready, and say why, instead of looping.
 func TestUnschedulableHardware(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	const ns, name = "e2e-unschedulable", "no-such-gpu"
-	c := newClaim(ns, name, map[string]any{
+	c := newPerformer(ns, name, map[string]any{
 		"avsAddress": "0x00000000000000000000000000000000000000e3",
 		"image":      "example.com/e2e/performer:v1.0.0",
 		"hardwareRequirements": map[string]any{
@@ -368,19 +415,22 @@ func TestUnschedulableHardware(t *testing.T) {
 		"upgrade": map[string]any{"progressDeadlineSeconds": int64(10)},
 	})
 	e.apply(t, c)
-	defer e.deleteClaim(t, ns, name)
+	defer e.deletePerformer(t, ns, name)
 
 	reasons := []string{"SchedulingFailed", "HardwareUnavailable"}
-	steadily(t, 3*time.Minute, 2*stable, "claim Pending with a reason", func(ctx context.Context) error {
+	steadily(t, 3*time.Minute, 2*stable, "performer Pending with a reason", func(ctx context.Context) error {
 		u, err := e.get(ctx, ns, name)
 		if err != nil {
-			return fmt.Errorf("claim: %w", err)
+			return fmt.Errorf("performer: %w", err)
 		}
 		if u == nil {
-			return fmt.Errorf("claim %s/%s does not exist", ns, name)
+			return fmt.Errorf("performer %s/%s does not exist", ns, name)
 		}
 		if s, _, _ := condition(u, "Ready"); s == "True" {
-			return fmt.Errorf("claim is Ready")
+			return fmt.Errorf("performer is Ready")
+		}
+		if err := notReady(u); err != nil {
+			return err
 		}
 		if p, _, _ := unstructured.NestedString(u.Object, "status", "phase"); p != "Pending" {
 			return fmt.Errorf("phase %q, want Pending; status:\n%s", p, describe(u))
@@ -403,6 +453,19 @@ func TestUnschedulableHardware(t *testing.T) {
 	}
 }
 
+// notReady returns nil when status.ready is written and false: executors
+// poll it, so it must say false, not be absent, while nothing serves.
+func notReady(u *unstructured.Unstructured) error {
+	ready, ok, err := unstructured.NestedBool(u.Object, "status", "ready")
+	if err != nil {
+		return fmt.Errorf("status.ready: %w", err)
+	}
+	if !ok || ready {
+		return fmt.Errorf("status.ready is %t (written: %t), want false", ready, ok)
+	}
+	return nil
+}
+
 func anyConditionReason(u *unstructured.Unstructured, reasons []string) bool {
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 	for _, c := range conds {
@@ -415,8 +478,8 @@ func anyConditionReason(u *unstructured.Unstructured, reasons []string) bool {
 }
 
 // TestPodFaults uses kwok's fault stages (cluster/kwok/stages.yaml): the
-// image names one, so the claim's pod fails to pull, crash-loops or never
-// becomes ready, as on a real cluster. The claim must never report Ready.
+// image names one, so the performer's pod fails to pull, crash-loops or never
+// becomes ready, as on a real cluster. The performer must never report Ready.
 func TestPodFaults(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
@@ -427,7 +490,7 @@ func TestPodFaults(t *testing.T) {
 		"not-ready":        "",
 	}
 	for fault := range faults {
-		c := newClaim(ns, fault, map[string]any{
+		c := newPerformer(ns, fault, map[string]any{
 			"avsAddress": "0x00000000000000000000000000000000000000e4",
 			"image":      "example.com/e2e/kwok-fault-" + fault + ":v1.0.0",
 			"upgrade":    map[string]any{"progressDeadlineSeconds": int64(10)},
@@ -437,7 +500,7 @@ func TestPodFaults(t *testing.T) {
 	for fault, waiting := range faults {
 		t.Run(fault, func(t *testing.T) {
 			t.Parallel()
-			defer e.deleteClaim(t, ns, fault)
+			defer e.deletePerformer(t, ns, fault)
 			eventually(t, 2*time.Minute, "the pod plays the fault", func(ctx context.Context) error {
 				pods, err := e.pods(ctx, ns, fault)
 				if err != nil {
@@ -458,16 +521,19 @@ func TestPodFaults(t *testing.T) {
 				}
 				return fmt.Errorf("no pod of %d shows the fault", len(pods))
 			})
-			steadily(t, 2*time.Minute, 2*stable, "claim not Ready", func(ctx context.Context) error {
+			steadily(t, 2*time.Minute, 2*stable, "performer not Ready", func(ctx context.Context) error {
 				u, err := e.get(ctx, ns, fault)
 				if err != nil {
-					return fmt.Errorf("claim: %w", err)
+					return fmt.Errorf("performer: %w", err)
 				}
 				if u == nil {
-					return fmt.Errorf("claim %s/%s does not exist", ns, fault)
+					return fmt.Errorf("performer %s/%s does not exist", ns, fault)
 				}
 				if s, _, _ := condition(u, "Ready"); s == "True" {
-					return fmt.Errorf("claim is Ready although its pod is not")
+					return fmt.Errorf("performer is Ready although its pod is not")
+				}
+				if err := notReady(u); err != nil {
+					return err
 				}
 				if p, _, _ := unstructured.NestedString(u.Object, "status", "phase"); p == "Running" {
 					return fmt.Errorf("phase Running although the pod is not ready")

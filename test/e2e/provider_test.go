@@ -12,9 +12,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	observev1alpha1 "github.com/hourglass-xp/crossplane-hourglass/apis/observe/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
 )
 
@@ -28,24 +28,24 @@ import (
 // the API server; the provider, inside the stack's namespace, dials the pods.
 const (
 	annotationHealth = "hourglass-xp.io/health"
-	// reactWithin bounds how long the claim may take to follow a change of
+	// reactWithin bounds how long the performer may take to follow a change of
 	// its performer's gRPC health: the provider sees the pod change (or
 	// polls Ready endpoints every 10 s in the stack) and Crossplane runs
 	// the function on the endpoint's change.
 	reactWithin = 30 * time.Second
 )
 
-var performerEndpointGVK = schema.GroupVersionKind{Group: "observe.hourglass.eigenlayer.io", Version: "v1alpha1", Kind: "PerformerEndpoint"}
+var performerEndpointGVK = observev1alpha1.PerformerEndpointGroupVersionKind
 
 // endpoints lists the PerformerEndpoints composed for a performer.
 func (e *env) endpoints(ctx context.Context, ns, performer string) ([]unstructured.Unstructured, error) {
 	l := &unstructured.UnstructuredList{}
-	l.SetGroupVersionKind(performerEndpointGVK.GroupVersion().WithKind("PerformerEndpointList"))
+	l.SetGroupVersionKind(performerEndpointGVK.GroupVersion().WithKind(observev1alpha1.PerformerEndpointListKind))
 	err := e.c.List(ctx, l, client.InNamespace(ns), client.MatchingLabels{names.LabelPerformerName: performer})
 	return l.Items, err
 }
 
-// servingEndpoint is the PerformerEndpoint of the claim's active revision.
+// servingEndpoint is the PerformerEndpoint of the performer's active revision.
 func (e *env) servingEndpoint(ctx context.Context, u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	rev, _, _ := unstructured.NestedString(u.Object, "status", "active", "revision")
 	eps, err := e.endpoints(ctx, u.GetNamespace(), u.GetName())
@@ -65,27 +65,27 @@ func atProvider(u *unstructured.Unstructured, field string) string {
 	return fmt.Sprint(v)
 }
 
-// TestProviderEndpoints applies every example claim and checks that once it
+// TestProviderEndpoints applies every example performer and checks that once it
 // is Ready, its serving revision's PerformerEndpoint is Ready with gRPC
-// health Serving, names the Service, and agrees with the claim.
+// health Serving, names the Service, and agrees with the performer.
 func TestProviderEndpoints(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	claims := readClaims(t, filepath.Join(e.root, "examples", "*.yaml"))
-	for _, c := range claims {
+	performers := readManifests(t, filepath.Join(e.root, "examples", "*.yaml"))
+	for _, c := range performers {
 		e.apply(t, c)
 	}
-	for _, c := range claims {
+	for _, c := range performers {
 		t.Run(c.name(), func(t *testing.T) {
 			t.Parallel()
 			var ep *unstructured.Unstructured
-			steadily(t, settle, stable, "claim Ready and its PerformerEndpoint Serving", func(ctx context.Context) error {
+			steadily(t, settle, stable, "performer Ready and its PerformerEndpoint Serving", func(ctx context.Context) error {
 				u, err := e.existing(ctx, c.namespace(), c.name())
 				if err != nil {
 					return err
 				}
 				if s, r, m := condition(u, "Ready"); s != "True" {
-					return fmt.Errorf("claim Ready=%q (%s: %s)", s, r, m)
+					return fmt.Errorf("performer Ready=%q (%s: %s)", s, r, m)
 				}
 				if ep, err = e.servingEndpoint(ctx, u); err != nil {
 					return err
@@ -101,11 +101,11 @@ func TestProviderEndpoints(t *testing.T) {
 				}
 				grpc, _, _ := unstructured.NestedString(u.Object, "status", "grpcEndpoint")
 				if got := atProvider(ep, "endpoint"); got != grpc {
-					return fmt.Errorf("PerformerEndpoint %s atProvider.endpoint %q, claim status.grpcEndpoint %q", ep.GetName(), got, grpc)
+					return fmt.Errorf("PerformerEndpoint %s atProvider.endpoint %q, performer status.grpcEndpoint %q", ep.GetName(), got, grpc)
 				}
 				pod, _, _ := unstructured.NestedString(u.Object, "status", "podName")
 				if got := atProvider(ep, "podName"); got != pod {
-					return fmt.Errorf("PerformerEndpoint %s atProvider.podName %q, claim status.podName %q", ep.GetName(), got, pod)
+					return fmt.Errorf("PerformerEndpoint %s atProvider.podName %q, performer status.podName %q", ep.GetName(), got, pod)
 				}
 				return nil
 			})
@@ -118,7 +118,7 @@ func TestProviderEndpoints(t *testing.T) {
 	}
 }
 
-// servingPod is the pod the claim reports serving.
+// servingPod is the pod the performer reports serving.
 func (e *env) servingPod(ctx context.Context, ns, name string) (*corev1.Pod, error) {
 	u, err := e.existing(ctx, ns, name)
 	if err != nil {
@@ -138,12 +138,12 @@ func (e *env) setHealth(t *testing.T, ns, pod, health string) {
 	e.mustKubectl(t, nil, "-n", ns, "annotate", "pod", pod, annotationHealth+"="+health, "--overwrite")
 }
 
-// availableIs polls the claim until Available has status and one of
+// availableIs polls the performer until Available has status and one of
 // reasons, within reactWithin, and returns how long that took.
 func (e *env) availableIs(t *testing.T, ns, name, status string, reasons ...string) time.Duration {
 	t.Helper()
 	t0 := time.Now()
-	eventually(t, reactWithin, fmt.Sprintf("claim Available=%s %v", status, reasons), func(ctx context.Context) error {
+	eventually(t, reactWithin, fmt.Sprintf("performer Available=%s %v", status, reasons), func(ctx context.Context) error {
 		u, err := e.existing(ctx, ns, name)
 		if err != nil {
 			return err
@@ -162,18 +162,18 @@ func (e *env) availableIs(t *testing.T, ns, name, status string, reasons ...stri
 
 // TestHealthFollowsGRPC makes the server behind a Running performer's pod
 // answer NOT_SERVING, then refuse connections, restoring it after each: the
-// pod stays Ready to Kubernetes throughout, yet the claim loses Available
+// pod stays Ready to Kubernetes throughout, yet the performer loses Available
 // (NotServing, HealthCheckFailed) within seconds and gets it back.
 func TestHealthFollowsGRPC(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	const ns, name = "e2e-health", "health"
-	c := newClaim(ns, name, map[string]any{
+	c := newPerformer(ns, name, map[string]any{
 		"avsAddress": "0x00000000000000000000000000000000000000e5",
 		"image":      "example.com/e2e/performer:v1.0.0",
 	})
 	e.apply(t, c)
-	defer e.deleteClaim(t, ns, name)
+	defer e.deletePerformer(t, ns, name)
 	e.readyAndStable(t, ns, name)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -202,11 +202,11 @@ func TestHealthFollowsGRPC(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !podReady(*p) {
-				t.Errorf("pod %s is not Ready: the claim should have lost Available for gRPC health alone", p.Name)
+				t.Errorf("pod %s is not Ready: the performer should have lost Available for gRPC health alone", p.Name)
 			}
 			e.setHealth(t, ns, pod.Name, "serving")
 			back := e.availableIs(t, ns, name, "True", "ServiceReady")
-			t.Logf("server behind %s %s: claim not Available (%s) after %.1fs; serving again: Available after %.1fs",
+			t.Logf("server behind %s %s: performer not Available (%s) after %.1fs; serving again: Available after %.1fs",
 				pod.Name, tc.health, tc.reason, lost.Seconds(), back.Seconds())
 		})
 	}
@@ -216,7 +216,7 @@ func TestHealthFollowsGRPC(t *testing.T) {
 // TestUpgradeToSilentRevision upgrades to a revision whose pods are Ready
 // to Kubernetes but whose gRPC server does not answer SERVING (images
 // grpc-fault-down and grpc-fault-not-serving): the Service never switches
-// to it; after the progress deadline the claim is Degraded with the
+// to it; after the progress deadline the performer is Degraded with the
 // provider's reason while blue serves; once green's server answers, the
 // upgrade completes.
 func TestUpgradeToSilentRevision(t *testing.T) {
@@ -229,9 +229,9 @@ func TestUpgradeToSilentRevision(t *testing.T) {
 			t.Parallel()
 			name := "silent-" + fault
 			const deadline = 15
-			c := newClaim(ns, name, upgradeSpec(goodRepo, "v1.0.0", deadline))
+			c := newPerformer(ns, name, upgradeSpec(goodRepo, "v1.0.0", deadline))
 			e.apply(t, c)
-			defer e.deleteClaim(t, ns, name)
+			defer e.deletePerformer(t, ns, name)
 			rev1, _ := e.running(t, ns, name, "v1.0.0")
 
 			s := startSampler(t, xc, ns, name)
@@ -248,7 +248,7 @@ func TestUpgradeToSilentRevision(t *testing.T) {
 					return fmt.Errorf("Degraded=%q %s (%s), want True %s; status %+v", ds, r, m, reason, st)
 				}
 				if rs, _, _ := condition(u, "Ready"); rs != "True" {
-					return fmt.Errorf("Ready=%q: blue should keep the claim Ready", rs)
+					return fmt.Errorf("Ready=%q: blue should keep the performer Ready", rs)
 				}
 				if st.Phase != "Running" || st.Active != rev1 || st.TargetVersion != "v2.0.0" {
 					return fmt.Errorf("status %+v, want Running on %s with target v2.0.0 kept", st, rev1)
@@ -304,15 +304,15 @@ func TestUpgradeToSilentRevision(t *testing.T) {
 // Lease back, as in a rolling update), creates a performer while it is
 // down, and starts it again: the new performer is not Ready until the
 // provider has health-checked it, the others stay Ready, and nothing is
-// lost. Not parallel: other tests' claims would stall while it is down.
+// lost. Not parallel: other tests' performers would stall while it is down.
 func TestProviderRestart(t *testing.T) {
 	e := setup(t)
 	const ns, up, name = "e2e-provider-restart", "before", "while-down"
 	spec := func(avs string) map[string]any {
 		return map[string]any{"avsAddress": avs, "image": "example.com/e2e/performer:v1.0.0"}
 	}
-	e.apply(t, newClaim(ns, up, spec("0x00000000000000000000000000000000000000e6")))
-	defer e.deleteClaim(t, ns, up)
+	e.apply(t, newPerformer(ns, up, spec("0x00000000000000000000000000000000000000e6")))
+	defer e.deletePerformer(t, ns, up)
 	e.readyAndStable(t, ns, up)
 
 	stackProcess(t, e, "stop", "provider")
@@ -322,10 +322,10 @@ func TestProviderRestart(t *testing.T) {
 			stackProcess(t, e, "start", "provider")
 		}
 	})
-	e.apply(t, newClaim(ns, name, spec("0x00000000000000000000000000000000000000e7")))
-	defer e.deleteClaim(t, ns, name)
+	e.apply(t, newPerformer(ns, name, spec("0x00000000000000000000000000000000000000e7")))
+	defer e.deletePerformer(t, ns, name)
 	// Its Deployment becomes available, but no one has health-checked it.
-	steadily(t, 2*time.Minute, 2*stable, "new claim not Ready while the provider is down, the old one Ready", func(ctx context.Context) error {
+	steadily(t, 2*time.Minute, 2*stable, "new performer not Ready while the provider is down, the old one Ready", func(ctx context.Context) error {
 		u, err := e.existing(ctx, ns, name)
 		if err != nil {
 			return err
@@ -338,14 +338,14 @@ func TestProviderRestart(t *testing.T) {
 			return fmt.Errorf("waiting for its Deployment to be available")
 		}
 		if s, r, _ := condition(u, "Available"); s == "True" || r != "EndpointNotObserved" {
-			return fmt.Errorf("new claim Available=%q %s, want False EndpointNotObserved", s, r)
+			return fmt.Errorf("new performer Available=%q %s, want False EndpointNotObserved", s, r)
 		}
 		old, err := e.existing(ctx, ns, up)
 		if err != nil {
 			return err
 		}
 		if s, r, m := condition(old, "Ready"); s != "True" {
-			return fmt.Errorf("claim %s Ready=%q (%s: %s) while the provider is down", up, s, r, m)
+			return fmt.Errorf("performer %s Ready=%q (%s: %s) while the provider is down", up, s, r, m)
 		}
 		return nil
 	})

@@ -25,11 +25,11 @@ import (
 // shipped one other tests compose with (the definition's default
 // Composition stays the shipped one).
 const (
-	revComposition = "xperformers-e2e-revisions"
+	revComposition = "performers-e2e-revisions"
 	revNS          = "e2e-revisions"
 	channelLabel   = "hourglass.eigenlayer.io/channel"
 	// platformDrain is the drain the test Composition's function input
-	// sets (the example claims leave spec.upgrade out, so the platform's
+	// sets (the example performers leave spec.upgrade out, so the platform's
 	// default applies): shorter than the function's own 30 s, which the
 	// suite would otherwise wait out twice.
 	platformDrain = 10 * time.Second
@@ -66,14 +66,14 @@ func (e *env) applyObject(t *testing.T, u *unstructured.Unstructured) {
 // makes; its unit test keeps it otherwise equal to the shipped one).
 func (e *env) testComposition(t *testing.T, channel string, period int64) *unstructured.Unstructured {
 	t.Helper()
-	u := e.readYAML(t, "compositions/xperformer.yaml")
+	u := e.readYAML(t, "compositions/performer.yaml")
 	u.SetName(revComposition)
 	l := u.GetLabels()
 	l[channelLabel] = channel
 	u.SetLabels(l)
 	steps, _, _ := unstructured.NestedSlice(u.Object, "spec", "pipeline")
 	if len(steps) != 1 {
-		t.Fatalf("compositions/xperformer.yaml: %d pipeline steps, want the performer function's alone", len(steps))
+		t.Fatalf("compositions/performer.yaml: %d pipeline steps, want the performer function's alone", len(steps))
 	}
 	step, _ := steps[0].(map[string]any)
 	if err := unstructured.SetNestedField(step, int64(platformDrain/time.Second), "input", "upgrade", "drainSeconds"); err != nil {
@@ -90,17 +90,22 @@ func (e *env) testComposition(t *testing.T, channel string, period int64) *unstr
 	return u
 }
 
-// revisionClaim is an example claim of examples/revisions/ moved to this
-// test's namespace and Composition.
-func (e *env) revisionClaim(t *testing.T, file, name string) claim {
+// revisionPerformer is an example performer of examples/revisions/ moved to
+// this test's namespace and Composition. The example's channel or pin stays
+// as written, under spec.crossplane where Crossplane v2 reads it.
+func (e *env) revisionPerformer(t *testing.T, file, name string) manifest {
 	t.Helper()
-	u := e.readYAML(t, filepath.Join("examples", "revisions", file))
+	rel := filepath.Join("examples", "revisions", file)
+	u := e.readYAML(t, rel)
+	if _, ok, _ := unstructured.NestedMap(u.Object, "spec", "crossplane"); !ok {
+		t.Fatalf("%s has no spec.crossplane: a performer chooses its Composition revision there", rel)
+	}
 	u.SetNamespace(revNS)
 	u.SetName(name)
-	if err := unstructured.SetNestedField(u.Object, revComposition, "spec", "compositionRef", "name"); err != nil {
+	if err := unstructured.SetNestedField(u.Object, revComposition, "spec", "crossplane", "compositionRef", "name"); err != nil {
 		t.Fatal(err)
 	}
-	return claim{obj: u}
+	return manifest{obj: u}
 }
 
 // revision waits for the test Composition's revision number n and checks
@@ -129,21 +134,14 @@ func (e *env) revision(t *testing.T, n int64, channel string) string {
 	return name
 }
 
-// xrRevision is the CompositionRevision the claim's XR composes with.
-func (e *env) xrRevision(ctx context.Context, ns, name string) (string, error) {
-	xrs := &unstructured.UnstructuredList{}
-	xrs.SetGroupVersionKind(xperformerGVK.GroupVersion().WithKind("XPerformerList"))
-	if err := e.c.List(ctx, xrs, client.MatchingLabels{"crossplane.io/claim-name": name, "crossplane.io/claim-namespace": ns}); err != nil {
+// compositionRevision is the CompositionRevision the performer composes
+// with: Crossplane records it under spec.crossplane.
+func (e *env) compositionRevision(ctx context.Context, ns, name string) (string, error) {
+	u, err := e.existing(ctx, ns, name)
+	if err != nil {
 		return "", err
 	}
-	if len(xrs.Items) != 1 {
-		return "", fmt.Errorf("%d XRs for %s/%s", len(xrs.Items), ns, name)
-	}
-	x := xrs.Items[0].Object
-	if r, ok, _ := unstructured.NestedString(x, "spec", "compositionRevisionRef", "name"); ok {
-		return r, nil
-	}
-	r, _, _ := unstructured.NestedString(x, "spec", "crossplane", "compositionRevisionRef", "name")
+	r, _, _ := unstructured.NestedString(u.Object, "spec", "crossplane", "compositionRevisionRef", "name")
 	return r, nil
 }
 
@@ -158,19 +156,19 @@ func readinessPeriod(d appsv1.Deployment) int32 {
 	return 0
 }
 
-// deploymentOn waits until the claim runs alone on one Deployment composed
+// deploymentOn waits until the performer runs alone on one Deployment composed
 // by revision rev with the given readiness period, stably, and returns it.
 func (e *env) deploymentOn(t *testing.T, ns, name, rev string, period int32) appsv1.Deployment {
 	t.Helper()
 	var d appsv1.Deployment
 	e.running(t, ns, name, "v1.5.0")
 	steadily(t, 2*time.Minute, stable, fmt.Sprintf("%s/%s on %s, readiness period %ds", ns, name, rev, period), func(ctx context.Context) error {
-		got, err := e.xrRevision(ctx, ns, name)
+		got, err := e.compositionRevision(ctx, ns, name)
 		if err != nil {
 			return err
 		}
 		if got != rev {
-			return fmt.Errorf("XR composes with %s, want %s", got, rev)
+			return fmt.Errorf("performer composes with %s, want %s", got, rev)
 		}
 		ds, err := e.deployments(ctx, ns, name)
 		if err != nil {
@@ -188,17 +186,17 @@ func (e *env) deploymentOn(t *testing.T, ns, name, rev string, period int32) app
 	return d
 }
 
-// unchanged checks, for a hold, that the claim's only Deployment is still d,
-// untouched (same UID and generation), and its XR still on rev.
+// unchanged checks, for a hold, that the performer's only Deployment is still d,
+// untouched (same UID and generation), and the performer still on rev.
 func (e *env) unchanged(t *testing.T, ns, name, rev string, d appsv1.Deployment, hold time.Duration) {
 	t.Helper()
 	steadily(t, 2*hold+time.Minute, hold, fmt.Sprintf("%s/%s unchanged on %s", ns, name, rev), func(ctx context.Context) error {
-		got, err := e.xrRevision(ctx, ns, name)
+		got, err := e.compositionRevision(ctx, ns, name)
 		if err != nil {
 			return err
 		}
 		if got != rev {
-			return fmt.Errorf("XR composes with %s, want %s still", got, rev)
+			return fmt.Errorf("performer composes with %s, want %s still", got, rev)
 		}
 		ds, err := e.deployments(ctx, ns, name)
 		if err != nil {
@@ -212,11 +210,11 @@ func (e *env) unchanged(t *testing.T, ns, name, rev string, d appsv1.Deployment,
 }
 
 // TestCompositionRevisions publishes revisions of a Composition on channels
-// and shows what reaches which claim: a claim pinned to a revision
-// (compositionUpdatePolicy Manual + compositionRevisionRef) keeps its
-// Deployment while claims following a channel (compositionRevisionSelector)
-// take the change, and promoting the pinned claim rolls the change out
-// blue-green. The change is a platform default in the function input (the
+// and shows what reaches which performer: a performer pinned to a revision
+// (spec.crossplane.compositionUpdatePolicy Manual + compositionRevisionRef)
+// keeps its Deployment while performers following a channel
+// (spec.crossplane.compositionRevisionSelector) take the change, and
+// promoting the pinned performer rolls the change out blue-green. The change is a platform default in the function input (the
 // readiness probe period, 5s → 7s), which changes the pod template.
 func TestCompositionRevisions(t *testing.T) {
 	t.Parallel()
@@ -231,24 +229,24 @@ func TestCompositionRevisions(t *testing.T) {
 	e.applyObject(t, e.testComposition(t, "stable", 0))
 	rev1 := e.revision(t, 1, "stable")
 
-	pinned := e.revisionClaim(t, "pinned.yaml", "pinned")
-	if err := unstructured.SetNestedField(pinned.obj.Object, rev1, "spec", "compositionRevisionRef", "name"); err != nil {
+	pinned := e.revisionPerformer(t, "pinned.yaml", "pinned")
+	if err := unstructured.SetNestedField(pinned.obj.Object, rev1, "spec", "crossplane", "compositionRevisionRef", "name"); err != nil {
 		t.Fatal(err)
 	}
-	stableClaim := e.revisionClaim(t, "stable-channel.yaml", "stable")
-	canaryClaim := e.revisionClaim(t, "canary-channel.yaml", "canary")
-	for _, c := range []claim{pinned, stableClaim} {
+	stablePerformer := e.revisionPerformer(t, "stable-channel.yaml", "stable")
+	canaryPerformer := e.revisionPerformer(t, "canary-channel.yaml", "canary")
+	for _, c := range []manifest{pinned, stablePerformer} {
 		e.apply(t, c)
-		defer e.deleteClaim(t, c.namespace(), c.name())
+		defer e.deletePerformer(t, c.namespace(), c.name())
 	}
 	dPinned := e.deploymentOn(t, revNS, "pinned", rev1, 5)
 	dStable := e.deploymentOn(t, revNS, "stable", rev1, 5)
 
-	t.Run("canary revision reaches only canary claims", func(t *testing.T) {
+	t.Run("canary revision reaches only canary performers", func(t *testing.T) {
 		e.applyObject(t, e.testComposition(t, "canary", 7))
 		rev2 := e.revision(t, 2, "canary")
-		e.apply(t, canaryClaim)
-		t.Cleanup(func() { e.deleteClaim(t, revNS, "canary") })
+		e.apply(t, canaryPerformer)
+		t.Cleanup(func() { e.deletePerformer(t, revNS, "canary") })
 		e.deploymentOn(t, revNS, "canary", rev2, 7)
 		e.unchanged(t, revNS, "pinned", rev1, dPinned, 2*stable)
 		e.unchanged(t, revNS, "stable", rev1, dStable, 0)
@@ -256,8 +254,8 @@ func TestCompositionRevisions(t *testing.T) {
 
 	// Promote the change: the same Composition, back on the stable channel.
 	var rev3 string
-	t.Run("promoted to stable, stable claims upgrade blue-green", func(t *testing.T) {
-		rec := recordXR(t, xc, revNS, "stable")
+	t.Run("promoted to stable, stable performers upgrade blue-green", func(t *testing.T) {
+		rec := recordStatus(t, xc, revNS, "stable")
 		s := startSampler(t, xc, revNS, "stable")
 		e.applyObject(t, e.testComposition(t, "stable", 7))
 		rev3 = e.revision(t, 3, "stable")
@@ -274,10 +272,10 @@ func TestCompositionRevisions(t *testing.T) {
 		t.FailNow()
 	}
 
-	t.Run("promoting the pinned claim upgrades it blue-green", func(t *testing.T) {
-		rec := recordXR(t, xc, revNS, "pinned")
+	t.Run("promoting the pinned performer upgrades it blue-green", func(t *testing.T) {
+		rec := recordStatus(t, xc, revNS, "pinned")
 		s := startSampler(t, xc, revNS, "pinned")
-		patch := []byte(`{"spec":{"compositionRevisionRef":{"name":` + strconv.Quote(rev3) + `}}}`)
+		patch := []byte(`{"spec":{"crossplane":{"compositionRevisionRef":{"name":` + strconv.Quote(rev3) + `}}}}`)
 		u := &unstructured.Unstructured{}
 		u.SetGroupVersionKind(performerGVK)
 		u.SetNamespace(revNS)

@@ -26,13 +26,13 @@ const crossplaneUser = "system:serviceaccount:crossplane-system:crossplane"
 // security context, which Pod Security "restricted" refuses.
 func (e *env) unconfinedComposition(t *testing.T, name string) *unstructured.Unstructured {
 	t.Helper()
-	u := e.readYAML(t, "compositions/xperformer.yaml")
-	// Only claims that name it use it; it keeps the stable channel label,
+	u := e.readYAML(t, "compositions/performer.yaml")
+	// Only performers that name it use it; it keeps the stable channel label,
 	// which the definition's default revision selector requires.
 	u.SetName(name)
 	steps, _, _ := unstructured.NestedSlice(u.Object, "spec", "pipeline")
 	if len(steps) != 1 {
-		t.Fatalf("compositions/xperformer.yaml: %d pipeline steps, want the performer function's alone", len(steps))
+		t.Fatalf("compositions/performer.yaml: %d pipeline steps, want the performer function's alone", len(steps))
 	}
 	step, _ := steps[0].(map[string]any)
 	if err := unstructured.SetNestedField(step, "Unconfined", "input", "security", "profile"); err != nil {
@@ -46,31 +46,31 @@ func (e *env) unconfinedComposition(t *testing.T, name string) *unstructured.Uns
 
 // TestPodSecurityRelaxedByPlatform shows a platform override that relaxes
 // the performers' security failing visibly in a namespace that enforces Pod
-// Security "restricted": the API server refuses the pods, and the claim
+// Security "restricted": the API server refuses the pods, and the performer
 // says so (Degraded, PodCreationFailed, Pod Security's own message, phase
 // Failed) instead of waiting.
 func TestPodSecurityRelaxedByPlatform(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	const ns, name, comp = "e2e-podsecurity", "relaxed", "xperformers-e2e-unconfined"
+	const ns, name, comp = "e2e-podsecurity", "relaxed", "performers-e2e-unconfined"
 	e.applyObject(t, e.unconfinedComposition(t, comp))
 	defer e.mustKubectl(t, nil, "delete", "composition", comp, "--ignore-not-found")
 
-	c := newClaim(ns, name, map[string]any{
-		"avsAddress":     "0x1234567890abcdef1234567890abcdef12345678",
-		"image":          "myavs/performer:v1.0.0",
-		"compositionRef": map[string]any{"name": comp},
+	c := newPerformer(ns, name, map[string]any{
+		"avsAddress": "0x1234567890abcdef1234567890abcdef12345678",
+		"image":      "myavs/performer:v1.0.0",
+		"crossplane": map[string]any{"compositionRef": map[string]any{"name": comp}},
 	})
 	e.apply(t, c)
-	defer e.deleteClaim(t, ns, name)
+	defer e.deletePerformer(t, ns, name)
 
-	steadily(t, settle, stable, "claim refused by Pod Security", func(ctx context.Context) error {
+	steadily(t, settle, stable, "performer refused by Pod Security", func(ctx context.Context) error {
 		u, err := e.get(ctx, ns, name)
 		if err != nil {
-			return fmt.Errorf("claim: %w", err)
+			return fmt.Errorf("performer: %w", err)
 		}
 		if u == nil {
-			return fmt.Errorf("claim %s/%s does not exist", ns, name)
+			return fmt.Errorf("performer %s/%s does not exist", ns, name)
 		}
 		if s, r, m := condition(u, "Ready"); s == "True" {
 			return fmt.Errorf("Ready (%s: %s)", r, m)
@@ -96,10 +96,10 @@ func TestPodSecurityRelaxedByPlatform(t *testing.T) {
 // TestWithoutCrossplaneRBAC removes the project's aggregated ClusterRole,
 // as on a cluster where that install step was skipped: Crossplane may then
 // neither compose a NetworkPolicy nor read pods. Crossplane itself only
-// times out on the XR after two minutes (its informer for pods never syncs)
-// while the claim waits; provider-hourglass names what is missing, and the
-// fix, on the claim. With the ClusterRole back, the claim becomes Ready. Not
-// parallel: every claim in the stack loses those permissions meanwhile.
+// times out on the performer after two minutes (its informer for pods never syncs)
+// while the performer waits; provider-hourglass names what is missing, and the
+// fix, on the performer. With the ClusterRole back, the performer becomes Ready. Not
+// parallel: every performer in the stack loses those permissions meanwhile.
 func TestWithoutCrossplaneRBAC(t *testing.T) {
 	e := setup(t)
 	const ns, name = "e2e-rbac", "no-rbac"
@@ -115,7 +115,7 @@ func TestWithoutCrossplaneRBAC(t *testing.T) {
 		stackProcess(t, e, "start", "core")
 		restored = true
 	}
-	t.Cleanup(func() { e.deleteClaim(t, ns, name) })
+	t.Cleanup(func() { e.deletePerformer(t, ns, name) })
 	t.Cleanup(func() {
 		if !restored {
 			restore(t)
@@ -125,24 +125,24 @@ func TestWithoutCrossplaneRBAC(t *testing.T) {
 	e.crossplaneMay(t, false, ns, "create", "networkpolicies.networking.k8s.io")
 	e.crossplaneMay(t, false, ns, "list", "pods")
 
-	c := newClaim(ns, name, map[string]any{
+	c := newPerformer(ns, name, map[string]any{
 		"avsAddress":    "0x1234567890abcdef1234567890abcdef12345678",
 		"image":         "myavs/performer:v1.0.0",
 		"networkPolicy": map[string]any{"enabled": true},
 	})
 	e.apply(t, c)
 
-	// On the claim, where its owner looks: what is missing, and the fix.
-	eventually(t, 2*time.Minute, "CrossplaneAccessDenied on the claim", func(ctx context.Context) error {
+	// On the performer, where its owner looks: what is missing, and the fix.
+	eventually(t, 2*time.Minute, "CrossplaneAccessDenied on the performer", func(ctx context.Context) error {
 		return e.hasEvent(ctx, ns, name, "CrossplaneAccessDenied", crossplaneUser,
 			"networkpolicies.networking.k8s.io", "get, list, watch pods", "package/rbac/crossplane-rbac.yaml")
 	})
 	u, err := e.get(context.Background(), ns, name)
 	if err != nil || u == nil {
-		t.Fatalf("claim: %v", err)
+		t.Fatalf("performer: %v", err)
 	}
 	if s, r, m := condition(u, "Ready"); s == "True" {
-		t.Fatalf("claim Ready without the ClusterRole (%s: %s)", r, m)
+		t.Fatalf("performer Ready without the ClusterRole (%s: %s)", r, m)
 	}
 	out := e.mustKubectl(t, nil, "-n", ns, "describe", "performer", name)
 	if !strings.Contains(out, "CrossplaneAccessDenied") {

@@ -19,14 +19,16 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
 )
 
-// Upgrade tests (issue 6). Every claim here has a short drain so the old
+// Upgrade tests (issue 6). Every performer here has a short drain so the old
 // revision's removal is observed within the test, and its own namespace so
 // the tests run in parallel with the rest of the suite.
 const (
@@ -38,7 +40,7 @@ const (
 	drainSecs   = 5
 )
 
-// upgradeSpec is a claim spec for version v of image repo; repo may name a
+// upgradeSpec is a performer spec for version v of image repo; repo may name a
 // kwok fault (e.g. example.com/e2e/kwok-fault-not-ready).
 func upgradeSpec(repo, version string, deadline int64) map[string]any {
 	return map[string]any{
@@ -77,10 +79,13 @@ func xclient(t *testing.T, e *env) client.WithWatch {
 // trafficSampler lists the Service's EndpointSlices and the performer's pods
 // in a tight loop and checks every sample: at least one ready endpoint, every
 // ready endpoint a ready pod of the performer, all of one revision. It also
-// records the sequence of serving revisions and the Deployments seen.
+// records the sequence of serving revisions, the Deployments and Services
+// seen and, when asked to, whether the performer itself stayed Ready.
 type trafficSampler struct {
 	c                 client.Client
 	ns, performer, sv string
+	// ready also samples the performer: Ready True and status.ready true.
+	ready bool
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -90,6 +95,10 @@ type trafficSampler struct {
 	violations []string
 	serving    []string        // distinct consecutive serving revisions
 	deploys    map[string]bool // Deployment names seen
+	// mostDeploys is the most Deployments one sample saw at once.
+	mostDeploys int
+	// services are the UIDs of every Service of the performer seen.
+	services map[types.UID]bool
 	// traffic is every hourglass.eigenlayer.io/traffic label value seen on
 	// each revision's Deployment.
 	traffic map[string]map[string]bool
@@ -103,9 +112,22 @@ type trafficSampler struct {
 
 func startSampler(t *testing.T, c client.Client, ns, performer string) *trafficSampler {
 	t.Helper()
+	return newSampler(t, c, ns, performer, false)
+}
+
+// startReadySampler is startSampler that also fails on any sample where the
+// performer is not Ready or its status.ready is not true.
+func startReadySampler(t *testing.T, c client.Client, ns, performer string) *trafficSampler {
+	t.Helper()
+	return newSampler(t, c, ns, performer, true)
+}
+
+func newSampler(t *testing.T, c client.Client, ns, performer string, ready bool) *trafficSampler {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(maxSamples)*sampleEvery+time.Minute)
-	s := &trafficSampler{c: c, ns: ns, performer: performer, sv: names.Service(performer),
-		cancel: cancel, done: make(chan struct{}), deploys: map[string]bool{}, traffic: map[string]map[string]bool{}}
+	s := &trafficSampler{c: c, ns: ns, performer: performer, sv: names.Service(performer), ready: ready,
+		cancel: cancel, done: make(chan struct{}), deploys: map[string]bool{}, services: map[types.UID]bool{},
+		traffic: map[string]map[string]bool{}}
 	go func() {
 		defer close(s.done)
 		for i := 0; i < maxSamples; i++ {
@@ -140,11 +162,33 @@ func (s *trafficSampler) sample(ctx context.Context) {
 	if err := s.c.List(ctx, ds, client.InNamespace(s.ns), client.MatchingLabels{names.LabelPerformerName: s.performer}); err != nil {
 		return
 	}
+	// Every Service in the namespace: a second one for the performer need
+	// not carry the name or labels of the first.
+	svcs := &corev1.ServiceList{}
+	if err := s.c.List(ctx, svcs, client.InNamespace(s.ns)); err != nil {
+		return
+	}
+	var problems []string
+	if s.ready {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(performerGVK)
+		if err := s.c.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: s.performer}, u); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			problems = append(problems, fmt.Sprintf("performer: %v", err))
+		} else {
+			r, reason, msg := condition(u, "Ready")
+			ready, _, _ := unstructured.NestedBool(u.Object, "status", "ready")
+			if r != "True" || !ready {
+				problems = append(problems, fmt.Sprintf("performer Ready=%q (%s: %s), status.ready %t", r, reason, msg, ready))
+			}
+		}
+	}
 	byName := map[string]corev1.Pod{}
 	for _, p := range pods.Items {
 		byName[p.Name] = p
 	}
-	var problems []string
 	revs := map[string]bool{}
 	ready := 0
 	for _, slice := range sl.Items {
@@ -194,6 +238,12 @@ func (s *trafficSampler) sample(ctx context.Context) {
 			}
 		}
 	}
+	s.mostDeploys = max(s.mostDeploys, len(ds.Items))
+	for _, sv := range svcs.Items {
+		if sv.Name == s.sv || sv.Labels[names.LabelPerformerName] == names.LabelValue(s.performer) {
+			s.services[sv.UID] = true
+		}
+	}
 	for _, d := range ds.Items {
 		s.deploys[d.Name] = true
 		r := d.Labels[names.LabelRevision]
@@ -229,6 +279,29 @@ func (s *trafficSampler) check(t *testing.T, want ...string) {
 	}
 	if !slices.Equal(s.serving, want) {
 		t.Errorf("serving revisions were %v, want %v", s.serving, want)
+	}
+}
+
+// sameService fails unless every sample saw the performer's one Service,
+// the one with uid: never a second, never a re-created one.
+func (s *trafficSampler) sameService(t *testing.T, uid types.UID) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.services) != 1 || !s.services[uid] {
+		t.Errorf("Services of %s/%s seen (by UID): %v, want only %s (uid %s) throughout", s.ns, s.performer, keys(s.services), s.sv, uid)
+	}
+}
+
+// deployments fails unless exactly n Deployments of the performer were seen
+// and all n at once at some sample: 2 for a blue-green upgrade (the pair,
+// overlapping), 1 when nothing should have changed.
+func (s *trafficSampler) deployments(t *testing.T, n int) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.deploys) != n || s.mostDeploys != n {
+		t.Errorf("Deployments of %s/%s seen: %v, at most %d at once; want exactly %d, all at once", s.ns, s.performer, keys(s.deploys), s.mostDeploys, n)
 	}
 }
 
@@ -276,8 +349,8 @@ func podReady(p corev1.Pod) bool {
 	return false
 }
 
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
+func keys[K ~string](m map[K]bool) []K {
+	out := make([]K, 0, len(m))
 	for k := range m {
 		out = append(out, k)
 	}
@@ -289,7 +362,7 @@ func keys(m map[string]bool) []string {
 
 // statusState is what a test asserts about one status write.
 type statusState struct {
-	Phase, Progressing, Active, Target, ActiveVersion, TargetVersion string
+	Phase, Progressing, Active, Target, ActiveVersion, TargetVersion, ActiveImage string
 }
 
 func stateOf(u *unstructured.Unstructured) statusState {
@@ -298,12 +371,13 @@ func stateOf(u *unstructured.Unstructured) statusState {
 	_, s.Progressing, _ = condition(u, "Progressing")
 	s.Active, _, _ = unstructured.NestedString(u.Object, "status", "active", "revision")
 	s.ActiveVersion, _, _ = unstructured.NestedString(u.Object, "status", "active", "version")
+	s.ActiveImage, _, _ = unstructured.NestedString(u.Object, "status", "active", "image")
 	s.Target, _, _ = unstructured.NestedString(u.Object, "status", "target", "revision")
 	s.TargetVersion, _, _ = unstructured.NestedString(u.Object, "status", "target", "version")
 	return s
 }
 
-// statusRecorder watches every write of the claim's XR (a watch sees each
+// statusRecorder watches every write of the performer (a watch sees each
 // one, where polling could miss a short Upgrading) and keeps the distinct
 // states in order.
 type statusRecorder struct {
@@ -313,15 +387,15 @@ type statusRecorder struct {
 	done   chan struct{}
 }
 
-func recordXR(t *testing.T, c client.WithWatch, ns, name string) *statusRecorder {
+func recordStatus(t *testing.T, c client.WithWatch, ns, name string) *statusRecorder {
 	t.Helper()
 	l := &unstructured.UnstructuredList{}
-	l.SetGroupVersionKind(xperformerGVK.GroupVersion().WithKind("XPerformerList"))
+	l.SetGroupVersionKind(performerGVK.GroupVersion().WithKind(v1alpha1.PerformerListKind))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	w, err := c.Watch(ctx, l, client.MatchingLabels{"crossplane.io/claim-name": name, "crossplane.io/claim-namespace": ns})
+	w, err := c.Watch(ctx, l, client.InNamespace(ns), client.MatchingFields{"metadata.name": name})
 	if err != nil {
 		cancel()
-		t.Fatalf("watch XR of %s/%s: %v", ns, name, err)
+		t.Fatalf("watch performer %s/%s: %v", ns, name, err)
 	}
 	r := &statusRecorder{w: w, done: make(chan struct{})}
 	go func() {
@@ -360,7 +434,7 @@ func (r *statusRecorder) sawUpgrading(t *testing.T, from, to string) {
 			return
 		}
 	}
-	t.Errorf("the XR never showed phase Upgrading, Progressing UpgradeInProgress, active %s, target %s; states seen:\n%s", from, to, r.dump())
+	t.Errorf("the performer never showed phase Upgrading, Progressing UpgradeInProgress, active %s, target %s; states seen:\n%s", from, to, r.dump())
 }
 
 func (r *statusRecorder) dump() string {
@@ -373,29 +447,40 @@ func (r *statusRecorder) dump() string {
 
 // ---- steps shared by the upgrade tests ----------------------------------------
 
-// running waits until the claim is Ready and stable, phase Running, serving
+// running waits until the performer is Ready and stable, phase Running, serving
 // version with no upgrade in flight and no other revision's Deployment left,
 // and returns the serving revision.
 func (e *env) running(t *testing.T, ns, name, version string) (string, *unstructured.Unstructured) {
 	t.Helper()
+	return e.runningAs(t, ns, name, "version "+version, func(st statusState) bool { return st.ActiveVersion == version })
+}
+
+// runningImage is running for a performer known by its image (the
+// examples set no version).
+func (e *env) runningImage(t *testing.T, ns, name, image string) (string, *unstructured.Unstructured) {
+	t.Helper()
+	return e.runningAs(t, ns, name, "image "+image, func(st statusState) bool { return st.ActiveImage == image })
+}
+
+// runningAs is running with the serving revision told by serves.
+func (e *env) runningAs(t *testing.T, ns, name, what string, serves func(statusState) bool) (string, *unstructured.Unstructured) {
+	t.Helper()
 	var u *unstructured.Unstructured
 	var rev string
-	steadily(t, settle, stable, fmt.Sprintf("claim %s/%s Running %s alone", ns, name, version), func(ctx context.Context) error {
+	steadily(t, settle, stable, fmt.Sprintf("performer %s/%s Running %s alone", ns, name, what), func(ctx context.Context) error {
 		var err error
 		if u, err = e.existing(ctx, ns, name); err != nil {
 			return err
 		}
-		for _, typ := range []string{"Synced", "Ready"} {
-			if s, r, m := condition(u, typ); s != "True" {
-				return fmt.Errorf("%s=%q (%s: %s); status:\n%s", typ, s, r, m, describe(u))
-			}
+		if err := readyNow(u); err != nil {
+			return err
 		}
 		if s, r, m := condition(u, "Degraded"); s == "True" {
 			return fmt.Errorf("Degraded (%s: %s)", r, m)
 		}
 		st := stateOf(u)
-		if st.Phase != "Running" || st.ActiveVersion != version || st.Target != "" {
-			return fmt.Errorf("status %+v, want Running %s with no target", st, version)
+		if st.Phase != "Running" || !serves(st) || st.Target != "" {
+			return fmt.Errorf("status %+v, want Running %s with no target", st, what)
 		}
 		rev = st.Active
 		ds, err := e.deployments(ctx, ns, name)
@@ -410,11 +495,11 @@ func (e *env) running(t *testing.T, ns, name, version string) (string, *unstruct
 	return rev, u
 }
 
-// existing reads a claim and fails when it does not exist.
+// existing reads a performer and fails when it does not exist.
 func (e *env) existing(ctx context.Context, ns, name string) (*unstructured.Unstructured, error) {
 	u, err := e.get(ctx, ns, name)
 	if err == nil && u == nil {
-		err = fmt.Errorf("claim %s/%s does not exist", ns, name)
+		err = fmt.Errorf("performer %s/%s does not exist", ns, name)
 	}
 	return u, err
 }
@@ -427,12 +512,12 @@ func deploymentNames(ds []appsv1.Deployment) []string {
 	return out
 }
 
-// upgrading waits until the claim is stably Upgrading from `from` to the
+// upgrading waits until the performer is stably Upgrading from `from` to the
 // revision of version to, and returns that revision.
 func (e *env) upgrading(t *testing.T, ns, name, from, to string) string {
 	t.Helper()
 	var target string
-	steadily(t, 2*time.Minute, stable, fmt.Sprintf("claim %s/%s Upgrading to %s", ns, name, to), func(ctx context.Context) error {
+	steadily(t, 2*time.Minute, stable, fmt.Sprintf("performer %s/%s Upgrading to %s", ns, name, to), func(ctx context.Context) error {
 		u, err := e.existing(ctx, ns, name)
 		if err != nil {
 			return err
@@ -441,7 +526,7 @@ func (e *env) upgrading(t *testing.T, ns, name, from, to string) string {
 		if st.Phase != "Upgrading" || st.Progressing != "UpgradeInProgress" || st.Active != from || st.TargetVersion != to {
 			return fmt.Errorf("status %+v, want Upgrading/UpgradeInProgress from %s to version %s", st, from, to)
 		}
-		// Blue serves: the claim stays Ready through the upgrade.
+		// Blue serves: the performer stays Ready through the upgrade.
 		if s, _, _ := condition(u, "Ready"); s != "True" {
 			return fmt.Errorf("Ready=%q during the upgrade", s)
 		}
@@ -464,7 +549,7 @@ func upgradedAfter(t *testing.T, u *unstructured.Unstructured, t0 time.Time) {
 	}
 }
 
-func (e *env) setSpec(t *testing.T, c claim, spec map[string]any) {
+func (e *env) setSpec(t *testing.T, c manifest, spec map[string]any) {
 	t.Helper()
 	c.obj.Object["spec"] = spec
 	e.apply(t, c)
@@ -482,13 +567,13 @@ func TestUpgradeBlueGreen(t *testing.T) {
 	e := setup(t)
 	xc := xclient(t, e)
 	const ns, name = "e2e-upgrade", "blue-green"
-	c := newClaim(ns, name, upgradeSpec(goodRepo, "v1.0.0", 120))
+	c := newPerformer(ns, name, upgradeSpec(goodRepo, "v1.0.0", 120))
 	e.apply(t, c)
-	defer e.deleteClaim(t, ns, name)
+	defer e.deletePerformer(t, ns, name)
 	rev1, _ := e.running(t, ns, name, "v1.0.0")
 
 	t.Run("v1 to v2", func(t *testing.T) {
-		rec := recordXR(t, xc, ns, name)
+		rec := recordStatus(t, xc, ns, name)
 		s := startSampler(t, xc, ns, name)
 		t0 := time.Now()
 		e.setSpec(t, c, upgradeSpec(goodRepo, "v2.0.0", 120))
@@ -529,7 +614,7 @@ func TestUpgradeBlueGreen(t *testing.T) {
 
 // TestUpgradeFailedGreen upgrades to a version whose pods fail (kwok fault
 // stages: image pull error, crash loop). Blue keeps serving; after the
-// claim's short progress deadline the claim is Degraded with the reason;
+// performer's short progress deadline the performer is Degraded with the reason;
 // reverting the version removes green.
 func TestUpgradeFailedGreen(t *testing.T) {
 	t.Parallel()
@@ -540,9 +625,9 @@ func TestUpgradeFailedGreen(t *testing.T) {
 		t.Run(fault, func(t *testing.T) {
 			t.Parallel()
 			name := "green-" + fault
-			c := newClaim(ns, name, upgradeSpec(goodRepo, "v1.0.0", 10))
+			c := newPerformer(ns, name, upgradeSpec(goodRepo, "v1.0.0", 10))
 			e.apply(t, c)
-			defer e.deleteClaim(t, ns, name)
+			defer e.deletePerformer(t, ns, name)
 			rev1, _ := e.running(t, ns, name, "v1.0.0")
 
 			s := startSampler(t, xc, ns, name)
@@ -560,7 +645,7 @@ func TestUpgradeFailedGreen(t *testing.T) {
 					return fmt.Errorf("Degraded=%q %s (%s), want True %s with a message; status %+v", ds, r, m, reason, st)
 				}
 				if rs, _, _ := condition(u, "Ready"); rs != "True" {
-					return fmt.Errorf("Ready=%q: blue should keep the claim Ready", rs)
+					return fmt.Errorf("Ready=%q: blue should keep the performer Ready", rs)
 				}
 				if st.Phase != "Running" || st.Active != rev1 || st.TargetVersion != "v2.0.0" {
 					return fmt.Errorf("status %+v, want Running on %s with target v2.0.0 kept", st, rev1)
@@ -595,7 +680,7 @@ func TestUpgradeFailedGreen(t *testing.T) {
 // core, mid-upgrade (SIGKILL, through test/e2e/stack-process.sh, which enters
 // the stack's namespaces), changes the version while it is down, and starts
 // it again as the stack does: the upgrade completes from the observed state
-// alone. Not parallel: the other tests would see their claims stall while a
+// alone. Not parallel: the other tests would see their performers stall while a
 // process is down.
 func TestUpgradeSurvivesRestart(t *testing.T) {
 	e := setup(t)
@@ -604,9 +689,9 @@ func TestUpgradeSurvivesRestart(t *testing.T) {
 	for _, proc := range []string{"function", "core"} {
 		t.Run(proc, func(t *testing.T) {
 			name := "restart-" + proc
-			c := newClaim(ns, name, upgradeSpec(goodRepo, "v1.0.0", 300))
+			c := newPerformer(ns, name, upgradeSpec(goodRepo, "v1.0.0", 300))
 			e.apply(t, c)
-			defer e.deleteClaim(t, ns, name)
+			defer e.deletePerformer(t, ns, name)
 			rev1, _ := e.running(t, ns, name, "v1.0.0")
 
 			s := startSampler(t, xc, ns, name)
