@@ -75,6 +75,14 @@ PHASE_PKGS += ./examples
 test-examples: tool-crossplane-cli ## Validate every example with the real crossplane CLI.
 	HOURGLASS_REQUIRE_TOOLS=1 $(GO) test -count=1 ./examples
 
+# The definition's schema: admission in process, and the CRD Crossplane
+# derives installed into a real kube-apiserver, which checks CEL costs itself.
+.PHONY: test-schema
+test-schema: tool-etcd tool-kubernetes ## The definition against the apiserver's own validation (envtest) and every example.
+	HOURGLASS_REQUIRE_TOOLS=1 KUBEBUILDER_ASSETS=$(TOOLS_BIN) $(GO) test -count=1 ./internal/xrdgen
+TEST_TARGETS += test-schema
+PHASE_PKGS   += ./internal/xrdgen
+
 .PHONY: test-executor
 test-executor: tool-etcd tool-kubernetes ## Executor client: envtest (etcd + kube-apiserver) and loopback gRPC performers, race detector on.
 	HOURGLASS_REQUIRE_TOOLS=1 KUBEBUILDER_ASSETS=$(TOOLS_BIN) $(GO) test -race -count=1 ./pkg/executor

@@ -25,7 +25,7 @@ generate-provider: tool-controller-gen tool-angryjet ## Regenerate the provider'
 # envtest runs a real kube-apiserver and etcd from TOOLS_BIN; with
 # HOURGLASS_REQUIRE_TOOLS=1 a missing binary fails the tests instead of
 # skipping them.
-PROVIDER_TEST_PKGS := ./internal/provider ./internal/endpoint ./apis/observe/v1alpha1 ./cmd/provider
+PROVIDER_TEST_PKGS := ./internal/provider ./internal/podstatus ./apis/observe/v1alpha1 ./cmd/provider
 PHASE_PKGS         += $(PROVIDER_TEST_PKGS)
 test-provider: tool-etcd tool-kubernetes ## Provider tests against a real API server (envtest).
 	KUBEBUILDER_ASSETS=$(TOOLS_BIN) HOURGLASS_REQUIRE_TOOLS=1 $(GO) test -count=1 $(PROVIDER_TEST_PKGS)
