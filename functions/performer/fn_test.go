@@ -115,6 +115,24 @@ func toYAMLFile(t testing.TB, path string, rsp *fnv1.RunFunctionResponse) {
 	}
 }
 
+// fatalResponse is the whole response to a request the function refuses:
+// a Fatal result and the Degraded condition with the same message, both on
+// the composite, and nothing desired.
+func fatalResponse(reason, msg string) *fnv1.RunFunctionResponse {
+	return &fnv1.RunFunctionResponse{
+		Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(SteadyTTL)},
+		Results: []*fnv1.Result{{
+			Severity: fnv1.Severity_SEVERITY_FATAL,
+			Message:  msg,
+			Target:   fnv1.Target_TARGET_COMPOSITE.Enum(),
+		}},
+		Conditions: []*fnv1.Condition{{
+			Type: "Degraded", Status: fnv1.Status_STATUS_CONDITION_TRUE, Reason: reason,
+			Message: new(msg), Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
+		}},
+	}
+}
+
 func TestRunFunction(t *testing.T) {
 	type args struct {
 		req *fnv1.RunFunctionRequest
@@ -151,50 +169,17 @@ func TestRunFunction(t *testing.T) {
 		"NoNamespace": {
 			reason: "A composite without a namespace (a cluster-scoped definition, a render without one) has nowhere to compose: Fatal, naming metadata.namespace, also as a Degraded condition.",
 			args:   args{req: newRequest(t, noNamespace, nil, nil)},
-			want: want{rsp: &fnv1.RunFunctionResponse{
-				Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(SteadyTTL)},
-				Results: []*fnv1.Result{{
-					Severity: fnv1.Severity_SEVERITY_FATAL,
-					Message:  errNoNamespace,
-					Target:   fnv1.Target_TARGET_COMPOSITE.Enum(),
-				}},
-				Conditions: []*fnv1.Condition{{
-					Type: "Degraded", Status: fnv1.Status_STATUS_CONDITION_TRUE, Reason: "InvalidSpec",
-					Message: new(errNoNamespace), Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
-				}},
-			}},
+			want:   want{rsp: fatalResponse("InvalidSpec", errNoNamespace)},
 		},
 		"VariableSetTwice": {
 			reason: "A variable set in two places (admission refuses it; a composite made without the CRD may not) is Fatal, naming both places.",
 			args:   args{req: newRequest(t, twice, nil, nil)},
-			want: want{rsp: &fnv1.RunFunctionResponse{
-				Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(SteadyTTL)},
-				Results: []*fnv1.Result{{
-					Severity: fnv1.Severity_SEVERITY_FATAL,
-					Message:  errTwice,
-					Target:   fnv1.Target_TARGET_COMPOSITE.Enum(),
-				}},
-				Conditions: []*fnv1.Condition{{
-					Type: "Degraded", Status: fnv1.Status_STATUS_CONDITION_TRUE, Reason: "InvalidSpec",
-					Message: new(errTwice), Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
-				}},
-			}},
+			want:   want{rsp: fatalResponse("InvalidSpec", errTwice)},
 		},
 		"UnknownGPUType": {
 			reason: "A gpuType without a profile is Fatal, naming the field and the known types; the Performer says so in Degraded.",
 			args:   args{req: newRequest(t, gpu, nil, nil)},
-			want: want{rsp: &fnv1.RunFunctionResponse{
-				Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(SteadyTTL)},
-				Results: []*fnv1.Result{{
-					Severity: fnv1.Severity_SEVERITY_FATAL,
-					Message:  errUnknownGPU,
-					Target:   fnv1.Target_TARGET_COMPOSITE.Enum(),
-				}},
-				Conditions: []*fnv1.Condition{{
-					Type: "Degraded", Status: fnv1.Status_STATUS_CONDITION_TRUE, Reason: "InvalidSpec",
-					Message: new(errUnknownGPU), Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
-				}},
-			}},
+			want:   want{rsp: fatalResponse("InvalidSpec", errUnknownGPU)},
 		},
 		"InvalidInput": {
 			reason: "A bad platform input is Fatal, naming the input field.",
@@ -202,18 +187,7 @@ func TestRunFunction(t *testing.T) {
 				"apiVersion": "performer.fn.hourglass.eigenlayer.io/v1beta1", "kind": "Input",
 				"security": map[string]any{"profile": "Lax"},
 			})},
-			want: want{rsp: &fnv1.RunFunctionResponse{
-				Meta: &fnv1.ResponseMeta{Tag: "t", Ttl: durationpb.New(SteadyTTL)},
-				Results: []*fnv1.Result{{
-					Severity: fnv1.Severity_SEVERITY_FATAL,
-					Message:  errLax,
-					Target:   fnv1.Target_TARGET_COMPOSITE.Enum(),
-				}},
-				Conditions: []*fnv1.Condition{{
-					Type: "Degraded", Status: fnv1.Status_STATUS_CONDITION_TRUE, Reason: "InvalidInput",
-					Message: new(errLax), Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
-				}},
-			}},
+			want: want{rsp: fatalResponse("InvalidInput", errLax)},
 		},
 		"Created": {
 			reason: "A new performer gets its revision's Deployment and the Service, neither ready yet; phase Pending.",
