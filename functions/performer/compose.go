@@ -11,6 +11,7 @@ import (
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
+	"github.com/hourglass-xp/crossplane-hourglass/internal/podstatus"
 )
 
 // Desired is one composed resource the function wants.
@@ -61,6 +62,10 @@ func Compose(p *Performer, pl *Platform, o *Observed, now time.Time) (*Result, e
 		// Only the serving revision gates readiness: a draining or failed
 		// one must not make a serving performer look unready.
 		serving := rev == plan.Serving
+		if rev.Pod != nil {
+			res.Resources[ResourceOperatorPod] = Desired{Object: AdoptedPod(rev.Pod), Ready: !serving || podstatus.Ready(rev.Pod)}
+			continue
+		}
 		d := withTraffic(rev, plan)
 		res.Resources[ResourceDeployment(rev.ID)] = Desired{Object: d, Ready: !serving || DeploymentReady(o.Deployments[rev.ID])}
 		if pl.Endpoints {

@@ -35,6 +35,29 @@ type Revision struct {
 	GRPCPort   int32
 	Image      string
 	Version    string
+
+	// Pod is set, and Deployment nil, for the revision the original
+	// Hourglass operator left: its bare pod (see takeover.go).
+	Pod *corev1.Pod
+	// Selector selects the revision's pods when it is not the platform's
+	// usual names.Selector.
+	Selector map[string]string
+}
+
+// selector selects the revision's pods.
+func (r *Revision) selector(p *Performer) map[string]string {
+	if r.Selector != nil {
+		return r.Selector
+	}
+	return names.Selector(p.Name, r.ID)
+}
+
+// workload names what runs the revision, for messages.
+func (r *Revision) workload() string {
+	if r.Pod != nil {
+		return "the Hourglass operator's pod " + r.Pod.Name
+	}
+	return "Deployment " + r.Deployment.Name
 }
 
 // PodTemplate builds the pod template of a performer from its spec, the

@@ -63,7 +63,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 	p, o, lost, err := read(req, pl)
 	if err != nil {
-		fatal(rsp, v1alpha1.ReasonInvalidSpec, err)
+		fatal(rsp, reasonOf(err, v1alpha1.ReasonInvalidSpec), err)
 		return rsp, nil
 	}
 	log := f.log.WithValues("namespace", p.Namespace, "name", p.Name)
@@ -94,7 +94,8 @@ func fatal(rsp *fnv1.RunFunctionResponse, reason string, err error) {
 
 // requirements are the objects the function asks Crossplane for beside
 // what it composed: the performer's pods, when the platform observes them,
-// and its own objects when Crossplane lost track of them.
+// and its own objects, or what the Hourglass operator left, when
+// Crossplane does not know of them.
 func requirements(p *Performer, pl *Platform, lost bool) *fnv1.Requirements {
 	rs := map[string]*fnv1.ResourceSelector{}
 	if pl.ObservePods {
@@ -102,6 +103,7 @@ func requirements(p *Performer, pl *Platform, lost bool) *fnv1.Requirements {
 	}
 	if lost {
 		maps.Copy(rs, OwnRequirements(p))
+		rs[RequiredOperatorPods] = OperatorPodRequirement(p)
 	}
 	if len(rs) == 0 {
 		return nil
@@ -139,11 +141,15 @@ func read(req *fnv1.RunFunctionRequest, pl *Platform) (*Performer, *Observed, bo
 	lost := LostTrack(p, ocs)
 	if lost {
 		ocs = WithOwn(p, ocs, req)
+		if ocs, err = WithOperator(p, ocs, req); err != nil {
+			return nil, nil, false, err
+		}
 	}
 	o, err := ObservedFrom(ocs)
 	if err != nil {
 		return nil, nil, false, err
 	}
+	o.HeldSelector = HeldSelectorKeys(rawService(p, req))
 	if !pl.ObservePods {
 		return p, o, lost, nil
 	}

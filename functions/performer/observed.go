@@ -41,6 +41,12 @@ type Observed struct {
 	Pods []corev1.Pod
 	// Endpoints by revision ID, when the platform composes them.
 	Endpoints map[string]*observev1alpha1.PerformerEndpoint
+	// OperatorPod is the pod the original Hourglass operator left, while
+	// the performer is being taken over (see takeover.go).
+	OperatorPod *corev1.Pod
+	// HeldSelector are the Service's selector keys other field managers
+	// own too (see HeldSelectorKeys).
+	HeldSelector []string
 }
 
 // RevisionReady reports whether a revision can take traffic: its
@@ -62,6 +68,9 @@ func (o *Observed) RevisionReady(id string, healthChecked bool) bool {
 // #7062): a clock time would then be taken again and differ, and every
 // difference is a write to the XR and another composition round.
 func (o *Observed) ReadySince(id string, healthChecked bool) *metav1.Time {
+	if id == RevisionOperator && o.OperatorPod != nil {
+		return podReadySince(o.OperatorPod)
+	}
 	d := o.Deployments[id]
 	if d == nil {
 		return nil
@@ -116,11 +125,16 @@ func ObservedFrom(ocs map[resource.Name]resource.ObservedComposed) (*Observed, e
 			o.Endpoints[strings.TrimPrefix(n, resourceEndpointPfx)] = e
 		}
 	}
-	return o, nil
+	pod, err := operatorPodFrom(ocs)
+	o.OperatorPod = pod
+	return o, err
 }
 
 // ServedRevision is the revision the observed Service selects, if any.
 func (o *Observed) ServedRevision() string {
+	if o.servesOperatorPod() {
+		return RevisionOperator
+	}
 	if o.Service == nil {
 		return ""
 	}

@@ -116,8 +116,13 @@ func PodOf(pods []corev1.Pod, revision string, hardwareLabels []string) *PodStat
 		}
 		return podstatus.Newer(&mine[i], &mine[j])
 	})
-	d := podstatus.Diagnose(&mine[0], hardwareLabels...)
-	st := &PodState{Name: mine[0].Name, Ready: d.Ready, Scheduled: d.Scheduled}
+	return StateOf(&mine[0], hardwareLabels)
+}
+
+// StateOf diagnoses one pod.
+func StateOf(pod *corev1.Pod, hardwareLabels []string) *PodState {
+	d := podstatus.Diagnose(pod, hardwareLabels...)
+	st := &PodState{Name: pod.Name, Ready: d.Ready, Scheduled: d.Scheduled}
 	if d.Failed() {
 		st.Failure = &Failure{Reason: d.Reason, Message: d.Message}
 	}

@@ -24,7 +24,9 @@ const (
 
 // LostTrack reports whether Crossplane has lost track of what it composed
 // for the performer: the status says a Service was composed, yet none is
-// observed. Crossplane finds composed resources only through the
+// observed. The original Hourglass operator writes status.serviceName too,
+// so a Performer it made is found the same way on the platform's first
+// call (see takeover.go). Crossplane finds composed resources only through the
 // composite's spec.crossplane.resourceRefs, and a full-object write of the
 // Performer (kubectl replace of the manifest in git, Argo CD's
 // Replace=true, a typed client that reads into a struct of its own and

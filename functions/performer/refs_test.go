@@ -10,6 +10,7 @@ import (
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 
+	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
 )
 
@@ -78,6 +79,8 @@ func TestLostTrack(t *testing.T) {
 		deployments int
 		serves      string
 		ready       bool
+		// refused is the condition reason of a Fatal result.
+		refused string
 	}
 	cases := map[string]struct {
 		reason string
@@ -109,10 +112,10 @@ func TestLostTrack(t *testing.T) {
 			req:    withRequired(t, newRequest(t, upgraded, nil, nil), own),
 			want:   want{askOwn: true, deployments: 2, serves: minimalRevision, ready: true},
 		},
-		"ForeignIgnored": {
-			reason: "Objects controlled by something else are not the performer's: not adopted, so nothing looks ready.",
+		"ForeignRefused": {
+			reason: "A Service of the performer's name controlled by something else is not taken over: refused with a reason, nothing composed.",
 			req:    withRequired(t, newRequest(t, replaced, nil, nil), foreign),
-			want:   want{askOwn: true, deployments: 1, serves: minimalRevision},
+			want:   want{refused: v1alpha1.ReasonTakeoverBlocked},
 		},
 	}
 	for name, tc := range cases {
@@ -122,7 +125,11 @@ func TestLostTrack(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(rsp.GetResults()) > 0 && rsp.GetResults()[0].GetSeverity() == fnv1.Severity_SEVERITY_FATAL {
-				t.Fatalf("%s\nFatal: %s", tc.reason, rsp.GetResults()[0].GetMessage())
+				got := want{refused: rsp.GetConditions()[0].GetReason()}
+				if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(want{})); diff != "" || len(rsp.GetDesired().GetResources()) > 0 {
+					t.Errorf("%s\nRunFunction(...): Fatal %q, desired %v: -want, +got:\n%s", tc.reason, rsp.GetResults()[0].GetMessage(), rsp.GetDesired().GetResources(), diff)
+				}
+				return
 			}
 			_, asked := rsp.GetRequirements().GetResources()[RequiredOwnDeployments]
 			var deployments int

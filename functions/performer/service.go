@@ -22,7 +22,7 @@ func Service(p *Performer, serving *Revision) *corev1.Service {
 		},
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeClusterIP,
-			Selector: names.Selector(p.Name, serving.ID),
+			Selector: serving.selector(p),
 			Ports: []corev1.ServicePort{{
 				Name:       PortName,
 				Protocol:   corev1.ProtocolTCP,

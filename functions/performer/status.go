@@ -82,10 +82,16 @@ func factsOf(p *Performer, plan *Plan, o *Observed, rollout Rollout, hw *Hardwar
 	facts.ep = o.Endpoints[id]
 	facts.pod = facts.podOf(id)
 	facts.deploymentReady = DeploymentReady(o.Deployments[id])
+	if pod := plan.Serving.Pod; pod != nil {
+		// The operator's pod, during a takeover: ready as the kubelet
+		// says, since no PerformerEndpoint health-checks it.
+		facts.pod = StateOf(pod, facts.hardwareLabels)
+		facts.deploymentReady = facts.pod.Ready
+	}
 	// The Service selects the serving revision from this response on; when
 	// traffic just switched, it is ready if the Service object is.
 	facts.available = facts.deploymentReady && ServiceReady(o.Service)
-	facts.unhealthy = rollout.HealthChecked && facts.available && !EndpointReady(facts.ep)
+	facts.unhealthy = rollout.HealthChecked && plan.Serving.Pod == nil && facts.available && !EndpointReady(facts.ep)
 	facts.available = facts.available && !facts.unhealthy
 	if !facts.deploymentReady {
 		facts.failure = facts.failureOf(facts.pod, id)
@@ -167,21 +173,21 @@ func (facts *statusFacts) podName() string {
 
 func (facts *statusFacts) availableCondition() Condition {
 	c := Condition{Type: v1alpha1.ConditionAvailable}
-	dep := facts.plan.Serving.Deployment.Name
+	w := facts.plan.Serving.workload()
 	switch {
 	case facts.available:
 		c.Status, c.Reason = true, v1alpha1.ReasonServiceReady
-		c.Message = fmt.Sprintf("Deployment %s is available and Service %s serves it at %s", dep, facts.service, facts.endpoint)
+		c.Message = fmt.Sprintf("%s is available and Service %s serves it at %s", w, facts.service, facts.endpoint)
 	case facts.unhealthy:
 		c.Reason, c.Message = endpointReason(facts.ep), endpointMessage(facts.ep)
 	case facts.deploymentReady:
 		c.Reason = v1alpha1.ReasonServiceNotReady
-		c.Message = fmt.Sprintf("Deployment %s is available; Service %s has no cluster IP yet", dep, facts.service)
+		c.Message = fmt.Sprintf("%s is available; Service %s has no cluster IP yet", w, facts.service)
 	case facts.failure != nil:
 		c.Reason, c.Message = facts.failure.Reason, facts.failure.Message
 	default:
 		c.Reason = v1alpha1.ReasonPodNotReady
-		c.Message = fmt.Sprintf("waiting for Deployment %s to have its pod ready", dep)
+		c.Message = fmt.Sprintf("waiting for %s to have its pod ready", w)
 	}
 	return c
 }
@@ -227,6 +233,8 @@ func (facts *statusFacts) targetProgress() string {
 func (facts *statusFacts) degradedCondition() Condition {
 	c := Condition{Type: v1alpha1.ConditionDegraded, Status: true}
 	switch {
+	case facts.plan.Held != nil:
+		c.Reason, c.Message = facts.plan.Held.Reason, facts.plan.Held.Error()
 	case facts.plan.UpgradeFailed:
 		t := facts.plan.Target
 		c.Reason = facts.targetFailure.Reason

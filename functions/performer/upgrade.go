@@ -45,6 +45,8 @@ type Plan struct {
 	Switched bool
 	// UpgradeFailed is true when Target missed its deadline.
 	UpgradeFailed bool
+	// Held is why Target, ready, does not take traffic yet (HeldSelector).
+	Held *Blocked
 	// Requeue is how soon to be called again; zero for the default.
 	Requeue time.Duration
 
@@ -88,17 +90,15 @@ func PlanRevisions(p *Performer, desired *Revision, o *Observed, rollout Rollout
 		// The XR status was lost: the Service still knows what serves.
 		activeID = o.ServedRevision()
 	}
-	activeDep := o.Deployments[activeID]
 
 	var drop func(id string) bool
-	if activeID == "" || activeID == desired.ID || activeDep == nil {
-		// Stable, first creation, or the serving Deployment is gone (then
-		// nothing is left to protect): the desired revision serves.
+	if active := o.activeRevision(p, activeID, st.Active); active == nil || activeID == desired.ID {
+		// Stable, first creation, or what served is gone (then nothing is
+		// left to protect): the desired revision serves.
 		plan.Serving = desired
 		plan.Revisions = []*Revision{desired}
 		drop = func(id string) bool { return id == desired.ID }
 	} else {
-		active := KeptRevision(activeID, activeDep, versionOf(st.Active, activeID))
 		plan.upgrade(p, active, desired, o, rollout, now)
 		drop = func(id string) bool { return id == activeID || id == desired.ID }
 	}
@@ -120,7 +120,39 @@ func PlanRevisions(p *Performer, desired *Revision, o *Observed, rollout Rollout
 		plan.Revisions = append(plan.Revisions, KeptRevision(id, o.Deployments[id], ""))
 		plan.requeue(left)
 	}
+	plan.drainOperatorPod(p, o, rollout, now)
 	return plan
+}
+
+// activeRevision is the revision that served last, as observed: nil when
+// none is left to serve.
+func (o *Observed) activeRevision(p *Performer, id string, st *v1alpha1.RevisionStatus) *Revision {
+	if id == RevisionOperator {
+		if o.OperatorPod == nil || o.OperatorPod.DeletionTimestamp != nil {
+			return nil
+		}
+		return OperatorRevision(p, o.OperatorPod)
+	}
+	d := o.Deployments[id]
+	if d == nil {
+		return nil
+	}
+	return KeptRevision(id, d, versionOf(st, id))
+}
+
+// drainOperatorPod keeps the operator's pod, once traffic left it, for the
+// drain like any revision that served; after that the function no longer
+// composes it and Crossplane deletes it.
+func (plan *Plan) drainOperatorPod(p *Performer, o *Observed, rollout Rollout, now time.Time) {
+	if o.OperatorPod == nil || plan.LastUpgrade == nil || slices.ContainsFunc(plan.Revisions, func(r *Revision) bool { return r.Pod != nil }) {
+		return
+	}
+	left := plan.LastUpgrade.Add(rollout.Drain).Sub(now)
+	if left <= 0 {
+		return
+	}
+	plan.Revisions = append(plan.Revisions, OperatorRevision(p, o.OperatorPod))
+	plan.requeue(left)
 }
 
 // upgrade handles steps 2, 3 and 5: active serves until desired is ready.
@@ -135,7 +167,11 @@ func (plan *Plan) upgrade(p *Performer, active, desired *Revision, o *Observed, 
 	case st.Target != nil && st.Target.Revision == desired.ID && st.UpgradeStartTime != nil:
 		start = *st.UpgradeStartTime
 	}
-	if o.RevisionReady(desired.ID, rollout.HealthChecked) {
+	ready := o.RevisionReady(desired.ID, rollout.HealthChecked)
+	if ready {
+		plan.Held = HeldSelector(p, o.HeldSelector, desired)
+	}
+	if ready && plan.Held == nil {
 		// Step 3: switch in one write; active drains.
 		plan.Serving, plan.Switched = desired, true
 		// The clock, not the target's ReadySince: its Deployment may have
@@ -154,6 +190,12 @@ func (plan *Plan) upgrade(p *Performer, active, desired *Revision, o *Observed, 
 	plan.Serving, plan.Target = active, desired
 	plan.UpgradeStartTime = &start
 	plan.Revisions = []*Revision{active, desired}
+	if plan.Held != nil {
+		// Ready, so not failing: waiting for the hold to be released,
+		// which changes the Service and calls the function again.
+		plan.requeue(requeueInFlight)
+		return
+	}
 	left := start.Add(rollout.Deadline).Sub(now)
 	if left <= 0 {
 		plan.UpgradeFailed = true
@@ -180,5 +222,9 @@ func revisionStatus(r *Revision) *v1alpha1.RevisionStatus {
 	if r == nil {
 		return nil
 	}
-	return &v1alpha1.RevisionStatus{Revision: r.ID, Image: r.Image, Version: r.Version, Deployment: r.Deployment.Name}
+	rs := &v1alpha1.RevisionStatus{Revision: r.ID, Image: r.Image, Version: r.Version}
+	if r.Deployment != nil {
+		rs.Deployment = r.Deployment.Name
+	}
+	return rs
 }

@@ -380,7 +380,9 @@ type PerformerStatus struct {
 
 // RevisionStatus identifies one revision (one Deployment) of a performer.
 type RevisionStatus struct {
-	// Revision is a short hash of everything that defines the pod template.
+	// Revision is a short hash of everything that defines the pod template,
+	// or "operator" for the pod the original Hourglass operator left, while
+	// it serves during a takeover (docs/migration.md).
 	Revision string `json:"revision"`
 
 	// Image is the full image reference the revision runs.
@@ -390,7 +392,8 @@ type RevisionStatus struct {
 	// +optional
 	Version string `json:"version,omitempty"`
 
-	// Deployment is the name of the revision's Deployment.
+	// Deployment is the name of the revision's Deployment; empty for the
+	// operator's pod.
 	// +optional
 	Deployment string `json:"deployment,omitempty"`
 }

@@ -77,6 +77,12 @@ const (
 	// ReasonNoReadyEndpoints: the Service exists but none of its
 	// EndpointSlices has a ready endpoint.
 	ReasonNoReadyEndpoints = "NoReadyEndpoints"
+
+	// ReasonTakeoverBlocked: the platform cannot take over what the
+	// original Hourglass operator left for this Performer (a Service of its
+	// name controlled by something else, or a selector key another field
+	// manager still owns); the message says what and what to do.
+	ReasonTakeoverBlocked = "TakeoverBlocked"
 )
 
 // Reasons of the events recorded on a Performer: what `kubectl describe
