@@ -23,7 +23,8 @@
 # Inputs (the Makefile passes them): TOOLS_BIN, FORWARD_BIN, FUNCTION_BIN (a
 # static function binary for this machine), XPKG_DIR (the .xpkg files),
 # CROSSPLANE_CRDS (core's CRDs), CROSSPLANE_CHART (its Helm chart),
-# PKG_VERSION, API_PORT, APPLY_EXAMPLES; CROSSPLANE_ARGS adds flags to
+# PKG_VERSION, API_PORT, APPLY_EXAMPLES, INSTALL_CONFIGURATION (0: the
+# Function and Provider only, no Performer API); CROSSPLANE_ARGS adds flags to
 # `crossplane core start` (benchmarks try e.g. --max-reconcile-rate).
 set -euo pipefail
 
@@ -38,6 +39,7 @@ source "$here/kwok/kwokctl-config.sh"
 : "${PKG_VERSION:=v0.1.0}"
 : "${API_PORT:=26443}"
 : "${APPLY_EXAMPLES:=1}"
+: "${INSTALL_CONFIGURATION:=1}"
 : "${CROSSPLANE_ARGS:=}"
 : "${STACK_TIMEOUT:=600}"
 : "${FUNCTION_NAME:=hourglass-xp-function-performer}"
@@ -374,7 +376,9 @@ spec:
   package: $PKG_PREFIX/provider-hourglass:$PKG_VERSION
   runtimeConfigRef:
     name: provider-hourglass
----
+EOF
+  if [[ "$INSTALL_CONFIGURATION" == 1 ]]; then
+    kubectl apply -f - >/dev/null <<EOF
 apiVersion: pkg.crossplane.io/v1
 kind: Configuration
 metadata:
@@ -382,6 +386,21 @@ metadata:
 spec:
   package: $PKG_PREFIX/configuration-performer:$PKG_VERSION
 EOF
+  else
+    # A cluster the platform is about to be installed on (the takeover of
+    # a running Hourglass operator, test/e2e/takeover_test.go): the
+    # Function and Provider, no Performer definition. The Function is the
+    # package the Configuration depends on, so installing the
+    # Configuration later finds its dependency in place.
+    kubectl apply -f - >/dev/null <<EOF
+apiVersion: pkg.crossplane.io/v1
+kind: Function
+metadata:
+  name: $FUNCTION_NAME
+spec:
+  package: $PKG_PREFIX/function-performer:$PKG_VERSION
+EOF
+  fi
   until_ok 180 "Function $FUNCTION_NAME installed" kubectl wait --for=condition=Installed "function.pkg.crossplane.io/$FUNCTION_NAME" --timeout=1s
   phase "function: waiting for its TLS secret"
   # Crossplane writes the certificate and key first and the CA a moment
@@ -403,9 +422,11 @@ EOF
     || die "the function did not start; see $state/logs/function.log"
   phase "packages: waiting for Function and Configuration Healthy, the XRD Established"
   until_ok 120 "Function $FUNCTION_NAME healthy" kubectl wait --for=condition=Healthy "function.pkg.crossplane.io/$FUNCTION_NAME" --timeout=1s
-  until_ok 180 "Configuration healthy" kubectl wait --for=condition=Healthy configuration.pkg.crossplane.io/hourglass-xp-configuration-performer --timeout=1s
-  until_ok 120 "XRD established" kubectl wait --for=condition=Established xrd --all --timeout=1s
-  until_ok 60 "the performers API" kubectl get performers -A
+  if [[ "$INSTALL_CONFIGURATION" == 1 ]]; then
+    until_ok 180 "Configuration healthy" kubectl wait --for=condition=Healthy configuration.pkg.crossplane.io/hourglass-xp-configuration-performer --timeout=1s
+    until_ok 120 "XRD established" kubectl wait --for=condition=Established xrd --all --timeout=1s
+    until_ok 60 "the performers API" kubectl get performers -A
+  fi
 
   # Hooks: cluster/stack.d/*.sh run here, inside the namespace, with the
   # packages installed and the helpers above (phase, until_ok, $state,
@@ -418,7 +439,7 @@ EOF
     source "$hook"
   done
 
-  if [[ "$APPLY_EXAMPLES" == 1 ]] && ls "$root"/examples/*.yaml >/dev/null 2>&1; then
+  if [[ "$APPLY_EXAMPLES" == 1 && "$INSTALL_CONFIGURATION" == 1 ]] && ls "$root"/examples/*.yaml >/dev/null 2>&1; then
     phase "examples: applying examples/*.yaml"
     local f
     for f in "$root"/examples/*.yaml; do

@@ -35,9 +35,8 @@ const (
 	ResourceOperatorPod = "operator-pod"
 	// RequiredOperatorPods selects the operator's pod of a performer.
 	RequiredOperatorPods = "operator-pods"
-	// RevisionOperator is the revision ID of the operator's pod. Revision
-	// IDs are hex hashes, so it never names a Deployment revision.
-	RevisionOperator = "operator"
+	// RevisionOperator is the revision ID of the operator's pod.
+	RevisionOperator = names.RevisionOperator
 
 	// composedManagerPrefix starts the field manager Crossplane applies
 	// composed resources with (one per composite).

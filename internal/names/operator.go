@@ -17,6 +17,10 @@ const (
 	// Performer and removes only itself: once the operator is stopped it
 	// would keep a deleted Performer from going away.
 	OperatorFinalizer = "hourglass.eigenlayer.io/performer-finalizer"
+	// RevisionOperator is the revision (status.active.revision) of the
+	// operator's pod while it serves during a takeover. Revisions of the
+	// platform's own are hex hashes, so it never names one of them.
+	RevisionOperator = "operator"
 )
 
 // OperatorPod is the name of the pod the operator runs for a performer.

@@ -86,6 +86,9 @@ type trafficSampler struct {
 	ns, performer, sv string
 	// ready also samples the performer: Ready True and status.ready true.
 	ready bool
+	// operator also counts the original Hourglass operator's pod of the
+	// performer as one of its pods (revision names.RevisionOperator).
+	operator bool
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -112,20 +115,27 @@ type trafficSampler struct {
 
 func startSampler(t *testing.T, c client.Client, ns, performer string) *trafficSampler {
 	t.Helper()
-	return newSampler(t, c, ns, performer, false)
+	return newSampler(t, c, ns, performer, false, false)
+}
+
+// startTakeoverSampler is startSampler for a performer the original
+// Hourglass operator made: its pod is the first serving revision.
+func startTakeoverSampler(t *testing.T, c client.Client, ns, performer string) *trafficSampler {
+	t.Helper()
+	return newSampler(t, c, ns, performer, false, true)
 }
 
 // startReadySampler is startSampler that also fails on any sample where the
 // performer is not Ready or its status.ready is not true.
 func startReadySampler(t *testing.T, c client.Client, ns, performer string) *trafficSampler {
 	t.Helper()
-	return newSampler(t, c, ns, performer, true)
+	return newSampler(t, c, ns, performer, true, false)
 }
 
-func newSampler(t *testing.T, c client.Client, ns, performer string, ready bool) *trafficSampler {
+func newSampler(t *testing.T, c client.Client, ns, performer string, ready, operator bool) *trafficSampler {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(maxSamples)*sampleEvery+time.Minute)
-	s := &trafficSampler{c: c, ns: ns, performer: performer, sv: names.Service(performer), ready: ready,
+	s := &trafficSampler{c: c, ns: ns, performer: performer, sv: names.Service(performer), ready: ready, operator: operator,
 		cancel: cancel, done: make(chan struct{}), deploys: map[string]bool{}, services: map[types.UID]bool{},
 		traffic: map[string]map[string]bool{}}
 	go func() {
@@ -157,6 +167,13 @@ func (s *trafficSampler) sample(ctx context.Context) {
 	pods := &corev1.PodList{}
 	if err := s.c.List(ctx, pods, client.InNamespace(s.ns), client.MatchingLabels{names.LabelPerformerName: s.performer}); err != nil {
 		return
+	}
+	if s.operator {
+		op := &corev1.PodList{}
+		if err := s.c.List(ctx, op, client.InNamespace(s.ns), client.MatchingLabels(names.OperatorSelector(s.performer))); err != nil {
+			return
+		}
+		pods.Items = append(pods.Items, op.Items...)
 	}
 	ds := &appsv1.DeploymentList{}
 	if err := s.c.List(ctx, ds, client.InNamespace(s.ns), client.MatchingLabels{names.LabelPerformerName: s.performer}); err != nil {
@@ -210,7 +227,11 @@ func (s *trafficSampler) sample(ctx context.Context) {
 			if !podReady(p) {
 				problems = append(problems, fmt.Sprintf("ready endpoint names pod %s, which is not ready", p.Name))
 			}
-			revs[p.Labels[names.LabelRevision]] = true
+			rev := p.Labels[names.LabelRevision]
+			if p.Labels[names.LabelApp] == names.AppOperatorPerformer {
+				rev = names.RevisionOperator
+			}
+			revs[rev] = true
 		}
 	}
 	if ready == 0 {

@@ -1,0 +1,285 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/hourglass-xp/crossplane-hourglass/internal/names"
+)
+
+// The takeover of a running Hourglass operator (issue 15, docs/migration.md)
+// needs a cluster where the platform is not installed yet: `make
+// e2e-takeover` starts a stack without the Configuration and sets
+// stackKindEnv. The test installs the platform itself.
+const (
+	stackKindEnv      = "HOURGLASS_E2E_STACK"
+	stackKindOperator = "operator"
+)
+
+// releaseScript is the documented step between stopping the operator and
+// installing the platform.
+const releaseScript = "scripts/release-hourglass-operator.sh"
+
+func TestTakeover(t *testing.T) {
+	if os.Getenv(stackKindEnv) != stackKindOperator {
+		t.Skipf("needs a stack without the platform installed (%s=%s): make e2e-takeover", stackKindEnv, stackKindOperator)
+	}
+	e := setup(t)
+	ctx := t.Context()
+
+	// A namespace as the operator's users had it: no Pod Security
+	// enforcement the operator's pods would fail.
+	const ns = "takeover"
+	e.mustKubectl(t, nil, "create", "namespace", ns)
+	e.installOperatorCRD(t)
+	ops := []operatorPerformer{
+		// No spec.config: the operator's pod listened on 8080.
+		{name: "plain", image: "example.com/e2e/takeover:v1"},
+		{name: "with-env", image: "example.com/e2e/takeover:v1", config: map[string]any{
+			"grpcPort": int64(9090), "environment": map[string]any{"RPC_URL": "http://rpc.example", "LOG_LEVEL": "debug"},
+		}},
+		// Edited after the operator stopped, to an image whose first
+		// revision never answers gRPC health (the stack's test performer
+		// answers NOT_SERVING for it): the takeover waits on it, and the
+		// test edits the image again mid-takeover.
+		{name: "mid-change", image: "example.com/e2e/takeover-grpc-fault-not-serving:v1", podImage: "example.com/e2e/takeover:v1",
+			config: map[string]any{"grpcPort": int64(9090)}},
+	}
+	type watched struct {
+		op       operatorPerformer
+		uid      string
+		svc      *corev1.Service
+		endpoint string
+		sampler  *trafficSampler
+		caller   *healthCaller
+	}
+	var ws []*watched
+	for _, op := range ops {
+		p := e.operatorFootprint(t, ns, op)
+		svc := &corev1.Service{}
+		if err := e.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: names.Service(op.name)}, svc); err != nil {
+			t.Fatal(err)
+		}
+		w := &watched{op: op, uid: string(p.GetUID()), svc: svc, endpoint: names.Endpoint(svc.Name, ns, op.port())}
+		eventually(t, time.Minute, "the operator's performer "+op.name+" answers gRPC health", func(ctx context.Context) error {
+			st, err := e.healthFromStack(ctx, w.endpoint)
+			if err == nil && st != "SERVING" {
+				err = fmt.Errorf("health %s", st)
+			}
+			return err
+		})
+		ws = append(ws, w)
+	}
+	// From here on every performer must keep answering: through the
+	// release step, the platform's install and the switch.
+	for _, w := range ws {
+		w.sampler = startTakeoverSampler(t, e.c, ns, w.op.name)
+		w.caller = startHealthCaller(t, e, w.endpoint)
+	}
+
+	// The documented takeover: the operator is stopped (it never ran
+	// here), its hold released, the platform installed over its CRD.
+	out, errOut, err := e.run(ctx, nil, "bash", filepath.Join(e.root, releaseScript), ns)
+	if err != nil {
+		t.Fatalf("%s: %v\n%s%s", releaseScript, err, out, errOut)
+	}
+	t.Logf("%s:\n%s", releaseScript, out)
+	e.installConfiguration(t)
+
+	// Mid-change: the image is edited once the takeover has begun (the
+	// function composed the first revision beside the operator's pod, and
+	// the provider found it not serving), as a GitOps sync or an
+	// executor's update would.
+	mid := ws[2]
+	steadily(t, 3*time.Minute, 5*time.Second, "the takeover of "+mid.op.name+" under way, held on its unhealthy first revision", func(ctx context.Context) error {
+		u, err := e.existing(ctx, ns, mid.op.name)
+		if err != nil {
+			return err
+		}
+		if st := stateOf(u); st.Active != names.RevisionOperator || st.Target == "" {
+			return fmt.Errorf("status %+v, want the operator's pod serving and a target", st)
+		}
+		if ready, _, _ := unstructured.NestedBool(u.Object, "status", "ready"); !ready {
+			return fmt.Errorf("status.ready false while the operator's pod serves")
+		}
+		return nil
+	})
+	e.mustKubectl(t, nil, "-n", ns, "patch", "performer", mid.op.name, "--type=merge", "-p", `{"spec":{"image":"example.com/e2e/takeover:v2"}}`)
+
+	for _, w := range ws {
+		image := w.op.image
+		if w == mid {
+			image = "example.com/e2e/takeover:v2"
+		}
+		rev, _ := e.runningImage(t, ns, w.op.name, image)
+		eventually(t, 2*time.Minute, "the operator's pod of "+w.op.name+" deleted after its drain", func(ctx context.Context) error {
+			err := e.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: names.OperatorPod(w.op.name)}, &corev1.Pod{})
+			if err == nil {
+				return fmt.Errorf("pod %s still exists", names.OperatorPod(w.op.name))
+			}
+			return client.IgnoreNotFound(err)
+		})
+		w.sampler.check(t, names.RevisionOperator, rev)
+		w.sampler.sameService(t, w.svc.UID)
+		w.caller.check(t)
+		e.takenOver(t, ns, w.op.name, w.uid, w.svc, rev)
+	}
+	e.hasEnv(t, ns, "with-env", []corev1.EnvVar{{Name: "LOG_LEVEL", Value: "debug"}, {Name: "RPC_URL", Value: "http://rpc.example"}})
+
+	// A taken-over performer is an ordinary one: deleting it removes
+	// everything, the operator's finalizer no longer in the way.
+	plain := ws[0]
+	e.seesComposed(t, ns, plain.op.name, "", composedKinds...)
+	e.deletePerformer(t, ns, plain.op.name)
+}
+
+// takenOver checks that nothing of the operator is left of a performer:
+// its Service is the one the operator made (same UID and ClusterIP) with
+// the platform's selector alone, no field manager of the operator, no
+// operator finalizer on the Performer.
+func (e *env) takenOver(t *testing.T, ns, name, uid string, before *corev1.Service, rev string) {
+	t.Helper()
+	ctx := t.Context()
+	svc := &corev1.Service{}
+	if err := e.c.Get(ctx, client.ObjectKeyFromObject(before), svc); err != nil {
+		t.Fatal(err)
+	}
+	if svc.UID != before.UID || svc.Spec.ClusterIP != before.Spec.ClusterIP {
+		t.Errorf("Service %s/%s: uid %s, ClusterIP %s; want the operator's, %s and %s", ns, svc.Name, svc.UID, svc.Spec.ClusterIP, before.UID, before.Spec.ClusterIP)
+	}
+	want := names.Selector(name, rev)
+	if fmt.Sprint(svc.Spec.Selector) != fmt.Sprint(want) {
+		t.Errorf("Service %s/%s selector %v, want the platform's %v alone", ns, svc.Name, svc.Spec.Selector, want)
+	}
+	for _, m := range svc.ManagedFields {
+		if m.Manager == operatorFieldManager || m.Manager == "before-first-apply" {
+			t.Errorf("Service %s/%s still has field manager %q", ns, svc.Name, m.Manager)
+		}
+	}
+	u, err := e.existing(ctx, ns, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(u.GetUID()) != uid {
+		t.Errorf("performer %s/%s uid %s, want the operator's %s: taken over in place", ns, name, u.GetUID(), uid)
+	}
+	for _, f := range u.GetFinalizers() {
+		if f == names.OperatorFinalizer {
+			t.Errorf("performer %s/%s still has the operator's finalizer", ns, name)
+		}
+	}
+	ep, _, _ := unstructured.NestedString(u.Object, "status", "grpcEndpoint")
+	if ep != names.Endpoint(before.Name, ns, before.Spec.Ports[0].Port) {
+		t.Errorf("performer %s/%s status.grpcEndpoint %q, want the operator Service's host and port", ns, name, ep)
+	}
+}
+
+// installConfiguration installs the platform's Configuration, the same
+// package the stack installs, beside the Function already there, and waits
+// for the Performer definition to take over the operator's CRD.
+func (e *env) installConfiguration(t *testing.T) {
+	t.Helper()
+	l := &unstructured.UnstructuredList{}
+	l.SetAPIVersion("pkg.crossplane.io/v1")
+	l.SetKind("FunctionList")
+	if err := e.c.List(t.Context(), l); err != nil || len(l.Items) != 1 {
+		t.Fatalf("want the platform's one Function installed, got %d (%v)", len(l.Items), err)
+	}
+	pkg, _, _ := unstructured.NestedString(l.Items[0].Object, "spec", "package")
+	if !strings.Contains(pkg, "/function-performer:") {
+		t.Fatalf("Function package %q is not the platform's", pkg)
+	}
+	cfg := fmt.Sprintf("apiVersion: pkg.crossplane.io/v1\nkind: Configuration\nmetadata:\n  name: hourglass-xp-configuration-performer\nspec:\n  package: %s\n",
+		strings.Replace(pkg, "/function-performer:", "/configuration-performer:", 1))
+	e.mustKubectl(t, []byte(cfg), "apply", "-f", "-")
+	e.mustKubectl(t, nil, "wait", "--for=condition=Healthy", "configuration.pkg.crossplane.io/hourglass-xp-configuration-performer", "--timeout=180s")
+	e.mustKubectl(t, nil, "wait", "--for=condition=Established", "xrd/performers.hourglass.eigenlayer.io", "--timeout=120s")
+}
+
+// healthCaller calls an endpoint's gRPC health from inside the stack, as
+// an executor would, over and over: a failed call may be retried once, a
+// second failure in a row is a violation.
+type healthCaller struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu         sync.Mutex
+	calls      int
+	retried    int
+	violations []string
+}
+
+func startHealthCaller(t *testing.T, e *env, endpoint string) *healthCaller {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &healthCaller{cancel: cancel, done: make(chan struct{})}
+	call := func() error {
+		st, err := e.healthFromStack(ctx, endpoint)
+		if err == nil && st != "SERVING" {
+			err = fmt.Errorf("answered %s", st)
+		}
+		return err
+	}
+	go func() {
+		defer close(h.done)
+		for ctx.Err() == nil {
+			err := call()
+			retried := false
+			if err != nil && ctx.Err() == nil {
+				retried = true
+				err = call()
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			h.mu.Lock()
+			h.calls++
+			if retried {
+				h.retried++
+			}
+			if err != nil {
+				h.violations = append(h.violations, fmt.Sprintf("%s: %s failed twice in a row: %v", time.Now().Format("15:04:05.000"), endpoint, err))
+			}
+			h.mu.Unlock()
+			select {
+			case <-ctx.Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}()
+	t.Cleanup(h.stop)
+	return h
+}
+
+func (h *healthCaller) stop() {
+	h.cancel()
+	<-h.done
+}
+
+// check stops the caller and fails on any call that failed beyond one
+// retry, or when it made too few calls to mean anything.
+func (h *healthCaller) check(t *testing.T) {
+	t.Helper()
+	h.stop()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t.Logf("gRPC health calls: %d, %d retried once, %d failed beyond one retry", h.calls, h.retried, len(h.violations))
+	if h.calls < 20 {
+		t.Errorf("only %d gRPC health calls; the caller did not run", h.calls)
+	}
+	for _, v := range h.violations {
+		t.Error(v)
+	}
+}
