@@ -9,15 +9,17 @@
 #      Only the operator removes it, so with the operator gone a deleted
 #      Performer would never go away. The JSON patch tests that the list is
 #      exactly that finalizer before it removes it: nothing else is touched.
-#   2. the field managers of its Service performer-{name} are cleared.
+#   2. the field managers of its Service performer-{name} (the one it
+#      controls) are cleared.
 #      The operator wrote the Service client-side; its entry would keep
-#      owning the selector key hourglass.eigenlayer.io/performer after the
-#      platform stops applying it, and a selector that keeps that key selects
-#      none of the platform's pods. Until this is done the platform's
-#      function holds traffic on the operator's pod and says so
-#      (TakeoverBlocked). Clearing field managers changes nothing else of
-#      the Service (Crossplane does the same when it moves an object from
-#      client-side to server-side apply).
+#      owning the Service's port after the platform stops applying it, so a
+#      change of the performer's gRPC port would leave the old port beside
+#      the new one, both named grpc, which the API server refuses. Until
+#      this is done the platform's function keeps traffic on the operator's
+#      pod when the port would change, and says so (TakeoverBlocked).
+#      Clearing field managers changes nothing of the Service itself
+#      (Crossplane does the same when it moves an object from client-side
+#      to server-side apply).
 #   3. a Performer without spec.config.grpcPort gets the port its pod
 #      listened on: the operator used 8080 when spec.config was absent,
 #      where the Performer API's default is 9090. Pinned, the Service keeps
@@ -50,7 +52,11 @@ for scope in "${scopes[@]}"; do
         -p "{\"spec\":{\"config\":{\"grpcPort\":${served:-8080}}}}" >/dev/null
       echo "performer $ns/$name: pinned spec.config.grpcPort to ${served:-8080}, the port the operator served on"
     fi
-    if "$kubectl" -n "$ns" get service "performer-$name" >/dev/null 2>&1; then
+    # Only the Performer's own Service: one another controller manages is
+    # not the operator's, and the platform refuses to take it over.
+    uid=$("$kubectl" -n "$ns" get performers.hourglass.eigenlayer.io "$name" -o jsonpath='{.metadata.uid}')
+    controller=$("$kubectl" -n "$ns" get service "performer-$name" -o jsonpath='{.metadata.ownerReferences[?(@.controller==true)].uid}' 2>/dev/null || true)
+    if [[ -n "$controller" && "$controller" == "$uid" ]]; then
       "$kubectl" -n "$ns" patch service "performer-$name" --type=json \
         -p '[{"op":"replace","path":"/metadata/managedFields","value":[{}]}]' >/dev/null
       echo "service $ns/performer-$name: cleared its field managers"

@@ -149,7 +149,7 @@ func read(req *fnv1.RunFunctionRequest, pl *Platform) (*Performer, *Observed, bo
 	if err != nil {
 		return nil, nil, false, err
 	}
-	o.HeldSelector = HeldSelectorKeys(rawService(p, req))
+	o.HeldPorts = HeldPorts(rawService(p, req))
 	if !pl.ObservePods {
 		return p, o, lost, nil
 	}

@@ -44,9 +44,9 @@ type Observed struct {
 	// OperatorPod is the pod the original Hourglass operator left, while
 	// the performer is being taken over (see takeover.go).
 	OperatorPod *corev1.Pod
-	// HeldSelector are the Service's selector keys other field managers
-	// own too (see HeldSelectorKeys).
-	HeldSelector []string
+	// HeldPorts are the Service's ports other field managers own too (see
+	// HeldPorts).
+	HeldPorts []string
 }
 
 // RevisionReady reports whether a revision can take traffic: its

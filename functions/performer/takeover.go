@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/types/known/structpb"
@@ -44,7 +46,7 @@ const (
 
 	errFmtParseOperatorPod = "cannot parse the Hourglass operator's pod %q"
 	errFmtForeignService   = "Service %s exists and is not controlled by this Performer (%s); the platform does not take over what another controller manages: delete or rename one of them"
-	errFmtHeldSelector     = "Service %s: selector key %s is also owned by field manager %q (the stopped Hourglass operator's, when taking over), so switching traffic would keep it and select no pod; the previous revision keeps serving until that hold is released (docs/migration.md)"
+	errFmtHeldPort         = "Service %s: port %s is also owned by field manager %q (the stopped Hourglass operator's, when taking over), so the Service cannot move to port %d (it would keep both, and two ports named grpc are refused); the previous revision keeps serving until that hold is released: scripts/release-hourglass-operator.sh, docs/migration.md"
 )
 
 // Blocked is a problem that keeps the function from composing a performer
@@ -191,15 +193,19 @@ func AdoptedPod(pod *corev1.Pod) *unstructured.Unstructured {
 	}}
 }
 
-// HeldSelectorKeys are the keys of a Service's selector that field
-// managers other than Crossplane's own also own, as "manager\x00key",
-// sorted. Server-side apply removes a key Crossplane stops applying only
-// when no other manager owns it: the operator (a client-side writer) owns
-// its selector key, and switching traffic away from its pod would leave
-// that key in the selector. Crossplane's transitional before-first-apply
+// HeldPorts are the ports of a Service (by port number) that field
+// managers other than Crossplane's own also own, as "manager\x00port",
+// sorted. Server-side apply removes a list entry Crossplane stops applying
+// only when no other manager owns it. The operator wrote its Service
+// client-side, so its entry keeps owning the port it made; a revision
+// serving on another port would add a second port named grpc beside it,
+// which the API server refuses, and Crossplane's apply of the Service would
+// fail while the function believed traffic had moved. (The selector needs
+// no such care: a Service's selector is an atomic map, taken whole by
+// Crossplane's forced apply.) Crossplane's transitional before-first-apply
 // manager counts too: it goes on Crossplane's next reconcile, and until
-// then it would keep the key just the same.
-func HeldSelectorKeys(svc *structpb.Struct) []string {
+// then it keeps the entry just the same.
+func HeldPorts(svc *structpb.Struct) []string {
 	var held []string
 	for _, e := range svc.GetFields()["metadata"].GetStructValue().GetFields()["managedFields"].GetListValue().GetValues() {
 		f := e.GetStructValue().GetFields()
@@ -207,15 +213,31 @@ func HeldSelectorKeys(svc *structpb.Struct) []string {
 		if strings.HasPrefix(manager, composedManagerPrefix) {
 			continue
 		}
-		sel := f["fieldsV1"].GetStructValue().GetFields()["f:spec"].GetStructValue().GetFields()["f:selector"].GetStructValue()
-		for k := range sel.GetFields() {
-			if key, ok := strings.CutPrefix(k, "f:"); ok {
-				held = append(held, manager+"\x00"+key)
+		ports := f["fieldsV1"].GetStructValue().GetFields()["f:spec"].GetStructValue().GetFields()["f:ports"].GetStructValue()
+		for k := range ports.GetFields() {
+			key := struct {
+				Port int32 `json:"port"`
+			}{}
+			if entry, ok := strings.CutPrefix(k, "k:"); ok && json.Unmarshal([]byte(entry), &key) == nil {
+				held = append(held, manager+"\x00"+strconv.Itoa(int(key.Port)))
 			}
 		}
 	}
 	slices.Sort(held)
 	return held
+}
+
+// HeldPort says why traffic cannot move to a revision yet, nil when it
+// can: another field manager still owns a port of the Service the
+// revision does not serve on (see HeldPorts).
+func HeldPort(p *Performer, held []string, to *Revision) *Blocked {
+	for _, h := range held {
+		manager, port, _ := strings.Cut(h, "\x00")
+		if port != strconv.Itoa(int(to.GRPCPort)) {
+			return &Blocked{Reason: v1alpha1.ReasonTakeoverBlocked, Err: errors.Errorf(errFmtHeldPort, names.Service(p.Name), port, manager, to.GRPCPort)}
+		}
+	}
+	return nil
 }
 
 // rawService is the performer's Service as Crossplane passed it, managed
@@ -227,21 +249,6 @@ func rawService(p *Performer, req *fnv1.RunFunctionRequest) *structpb.Struct {
 	for _, item := range req.GetRequiredResources()[RequiredOwnService].GetItems() {
 		if item.GetResource().GetFields()["metadata"].GetStructValue().GetFields()["name"].GetStringValue() == names.Service(p.Name) {
 			return item.GetResource()
-		}
-	}
-	return nil
-}
-
-// HeldSelector says why traffic cannot move to a revision yet, nil when
-// it can: a key of the Service's selector that the revision's selector
-// does not have is still owned by another field manager, so the applied
-// selector would keep it and select no pod of the revision.
-func HeldSelector(p *Performer, held []string, to *Revision) *Blocked {
-	want := to.selector(p)
-	for _, h := range held {
-		manager, key, _ := strings.Cut(h, "\x00")
-		if _, ok := want[key]; !ok {
-			return &Blocked{Reason: v1alpha1.ReasonTakeoverBlocked, Err: errors.Errorf(errFmtHeldSelector, names.Service(p.Name), key, manager)}
 		}
 	}
 	return nil

@@ -68,7 +68,7 @@ func testOperatorService(controller string) *corev1.Service {
 			}},
 			ManagedFields: []metav1.ManagedFieldsEntry{{
 				Manager: "manager", Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "v1", FieldsType: "FieldsV1",
-				FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:ownerReferences":{}},"f:spec":{"f:ports":{},"f:selector":{".":{},"f:hourglass.eigenlayer.io/performer":{}},"f:type":{}}}`)},
+				FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:ownerReferences":{}},"f:spec":{"f:ports":{".":{},"k:{\"port\":8080,\"protocol\":\"TCP\"}":{".":{},"f:name":{},"f:port":{}}},"f:selector":{},"f:type":{}}}`)},
 			}},
 		},
 		Spec: corev1.ServiceSpec{
@@ -100,7 +100,7 @@ func TestPlanTakeover(t *testing.T) {
 	pod := testOperatorPod(true, "")
 	opRev := OperatorRevision(p, pod)
 	observed := func(ready map[*Revision]bool, service map[string]string, held ...string) *Observed {
-		o := &Observed{Deployments: map[string]*appsv1.Deployment{}, OperatorPod: pod, HeldSelector: held}
+		o := &Observed{Deployments: map[string]*appsv1.Deployment{}, OperatorPod: pod, HeldPorts: held}
 		for r, ok := range ready {
 			d := r.Deployment.DeepCopy()
 			d.Status = deployment().Status
@@ -144,16 +144,16 @@ func TestPlanTakeover(t *testing.T) {
 			want: planSummary{Serving: desired.ID, Revisions: []string{desired.ID, RevisionOperator}, Switched: true, Requeue: drain, LastUpgrade: at(0)},
 		},
 		"TakeoverHeld": {
-			reason:  "The stopped operator still owns its selector key: switching would keep it and select nothing, so the pod serves on, without failing the upgrade at its deadline.",
+			reason:  "The stopped operator still owns the Service's port 8080 and the revision serves on 9090: the Service cannot move, so the pod serves on, without failing the upgrade at its deadline.",
 			desired: desired, status: v1alpha1.PerformerStatus{Active: revisionStatus(opRev), Target: revisionStatus(desired), UpgradeStartTime: ago(time.Hour)},
-			o:        observed(map[*Revision]bool{desired: true}, opRev.Selector, "manager\x00"+names.LabelOperatorPerformer),
+			o:        observed(map[*Revision]bool{desired: true}, opRev.Selector, "manager\x008080"),
 			want:     planSummary{Serving: RevisionOperator, Target: desired.ID, Revisions: []string{RevisionOperator, desired.ID}, Requeue: 10 * time.Second, UpgradeStart: at(time.Minute)},
 			wantHeld: true,
 		},
-		"HeldKeyInTarget": {
-			reason:  "A key another manager holds that the new selector keeps (same key) is no reason to wait.",
+		"HeldPortKept": {
+			reason:  "A port another manager holds that the revision serves on too is no reason to wait.",
 			desired: desired, status: v1alpha1.PerformerStatus{Active: revisionStatus(opRev), Target: revisionStatus(desired)},
-			o:    observed(map[*Revision]bool{desired: true}, opRev.Selector, "manager\x00"+names.LabelApp),
+			o:    observed(map[*Revision]bool{desired: true}, opRev.Selector, "manager\x009090"),
 			want: planSummary{Serving: desired.ID, Revisions: []string{desired.ID, RevisionOperator}, Switched: true, Requeue: drain, LastUpgrade: at(0)},
 		},
 		"EditedMidTakeover": {
@@ -299,7 +299,7 @@ var sortNames = cmp.Transformer("sort", func(in []resource.Name) []string {
 	return out
 })
 
-func TestHeldSelectorKeys(t *testing.T) {
+func TestHeldPorts(t *testing.T) {
 	withManagers := func(m ...metav1.ManagedFieldsEntry) *structpb.Struct {
 		s := testOperatorService("")
 		s.ManagedFields = m
@@ -312,25 +312,27 @@ func TestHeldSelectorKeys(t *testing.T) {
 	entry := func(manager, fields string) metav1.ManagedFieldsEntry {
 		return metav1.ManagedFieldsEntry{Manager: manager, Operation: metav1.ManagedFieldsOperationUpdate, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(fields)}}
 	}
-	const selector = `{"f:spec":{"f:selector":{".":{},"f:hourglass.eigenlayer.io/performer":{}}}}`
+	// As the API server records a client-side create: the selector an
+	// atomic map (no keys), the port a list entry keyed by port and protocol.
+	const fields = `{"f:spec":{"f:ports":{".":{},"k:{\"port\":8080,\"protocol\":\"TCP\"}":{".":{},"f:name":{}}},"f:selector":{}}}`
 	cases := map[string]struct {
 		reason string
 		svc    *structpb.Struct
 		want   []string
 	}{
 		"Operator": {
-			reason: "The operator's client-side write owns its selector key.",
-			svc:    withManagers(entry("manager", selector)),
-			want:   []string{"manager\x00" + names.LabelOperatorPerformer},
+			reason: "The operator's client-side write owns its port.",
+			svc:    withManagers(entry("manager", fields)),
+			want:   []string{"manager\x008080"},
 		},
 		"CrossplaneOnly": {
 			reason: "Crossplane's own composed-resource manager is not a hold.",
-			svc:    withManagers(entry(composedManagerPrefix+"abc", selector)),
+			svc:    withManagers(entry(composedManagerPrefix+"abc", fields)),
 		},
 		"BeforeFirstApply": {
-			reason: "Crossplane's transitional manager holds the key until its next reconcile removes it.",
-			svc:    withManagers(entry("before-first-apply", selector)),
-			want:   []string{"before-first-apply\x00" + names.LabelOperatorPerformer},
+			reason: "Crossplane's transitional manager holds the port until its next reconcile removes it.",
+			svc:    withManagers(entry("before-first-apply", fields)),
+			want:   []string{"before-first-apply\x008080"},
 		},
 		"Released": {
 			reason: "Once the operator's entry is gone nothing holds the selector.",
@@ -342,8 +344,8 @@ func TestHeldSelectorKeys(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, HeldSelectorKeys(tc.svc)); diff != "" {
-				t.Errorf("%s\nHeldSelectorKeys(...): -want, +got:\n%s", tc.reason, diff)
+			if diff := cmp.Diff(tc.want, HeldPorts(tc.svc)); diff != "" {
+				t.Errorf("%s\nHeldPorts(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}

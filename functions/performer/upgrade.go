@@ -45,7 +45,7 @@ type Plan struct {
 	Switched bool
 	// UpgradeFailed is true when Target missed its deadline.
 	UpgradeFailed bool
-	// Held is why Target, ready, does not take traffic yet (HeldSelector).
+	// Held is why Target, ready, does not take traffic yet (HeldPort).
 	Held *Blocked
 	// Requeue is how soon to be called again; zero for the default.
 	Requeue time.Duration
@@ -169,7 +169,7 @@ func (plan *Plan) upgrade(p *Performer, active, desired *Revision, o *Observed, 
 	}
 	ready := o.RevisionReady(desired.ID, rollout.HealthChecked)
 	if ready {
-		plan.Held = HeldSelector(p, o.HeldSelector, desired)
+		plan.Held = HeldPort(p, o.HeldPorts, desired)
 	}
 	if ready && plan.Held == nil {
 		// Step 3: switch in one write; active drains.

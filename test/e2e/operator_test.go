@@ -116,6 +116,10 @@ type operatorPerformer struct {
 	// podImage is what the operator's pod runs when the Performer was
 	// edited after the operator stopped (it runs image otherwise).
 	podImage string
+	// foreignService makes the Service performer-{name} another
+	// controller's (a ConfigMap's, standing for anything else), as if a
+	// platform team had made one of that name by hand.
+	foreignService bool
 	// config is spec.config; nil leaves it out, and the operator's pod
 	// then listens on 8080.
 	config map[string]any
@@ -183,8 +187,19 @@ func (e *env) operatorFootprint(t *testing.T, ns string, op operatorPerformer) *
 	if err := c.Create(ctx, pod); err != nil {
 		t.Fatalf("create the operator's pod for %s/%s: %v", ns, op.name, err)
 	}
+	svcOwner := owner
+	if op.foreignService {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "someone-else", Namespace: ns}}
+		if err := c.Create(ctx, cm); client.IgnoreAlreadyExists(err) != nil {
+			t.Fatal(err)
+		}
+		if err := e.c.Get(ctx, client.ObjectKeyFromObject(cm), cm); err != nil {
+			t.Fatal(err)
+		}
+		svcOwner = []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: cm.Name, UID: cm.UID, Controller: new(true)}}
+	}
 	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: names.Service(op.name), Namespace: ns, OwnerReferences: owner},
+		ObjectMeta: metav1.ObjectMeta{Name: names.Service(op.name), Namespace: ns, OwnerReferences: svcOwner},
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeClusterIP,
 			Selector: map[string]string{names.LabelOperatorPerformer: op.name},

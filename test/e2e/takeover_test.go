@@ -82,12 +82,35 @@ func TestTakeover(t *testing.T) {
 		})
 		ws = append(ws, w)
 	}
+	// What cannot be taken over: a Service of the performer's name that
+	// another controller manages.
+	foreign := operatorPerformer{name: "foreign", image: "example.com/e2e/takeover:v1", foreignService: true}
+	e.operatorFootprint(t, ns, foreign)
+	foreignSvc := &corev1.Service{}
+	if err := e.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: names.Service(foreign.name)}, foreignSvc); err != nil {
+		t.Fatal(err)
+	}
+	// A namespace whose hold is released only later, with a performer the
+	// operator ran on 8080 (no spec.config) where the platform's default
+	// is 9090: the platform must keep traffic on the operator's pod until
+	// the release step pins the port and clears the operator's ownership.
+	const heldNS = "takeover-held"
+	e.mustKubectl(t, nil, "create", "namespace", heldNS)
+	held := operatorPerformer{name: "held", image: "example.com/e2e/takeover:v1"}
+	heldUID := e.operatorFootprint(t, heldNS, held).GetUID()
+	heldSvc := &corev1.Service{}
+	if err := e.c.Get(ctx, client.ObjectKey{Namespace: heldNS, Name: names.Service(held.name)}, heldSvc); err != nil {
+		t.Fatal(err)
+	}
+
 	// From here on every performer must keep answering: through the
 	// release step, the platform's install and the switch.
 	for _, w := range ws {
 		w.sampler = startTakeoverSampler(t, e.c, ns, w.op.name)
 		w.caller = startHealthCaller(t, e, w.endpoint)
 	}
+	heldSampler := startTakeoverSampler(t, e.c, heldNS, held.name)
+	heldCaller := startHealthCaller(t, e, names.Endpoint(heldSvc.Name, heldNS, held.port()))
 
 	// The documented takeover: the operator is stopped (it never ran
 	// here), its hold released, the platform installed over its CRD.
@@ -138,11 +161,60 @@ func TestTakeover(t *testing.T) {
 	}
 	e.hasEnv(t, ns, "with-env", []corev1.EnvVar{{Name: "LOG_LEVEL", Value: "debug"}, {Name: "RPC_URL", Value: "http://rpc.example"}})
 
+	// The foreign Service is refused with a reason, and left alone:
+	// nothing composed for that performer, the Service untouched.
+	e.blocked(t, ns, foreign.name, "is not controlled by this Performer")
+	got := &corev1.Service{}
+	if err := e.c.Get(ctx, client.ObjectKeyFromObject(foreignSvc), got); err != nil {
+		t.Fatal(err)
+	}
+	if got.ResourceVersion != foreignSvc.ResourceVersion {
+		t.Errorf("the foreign Service %s/%s was written (resourceVersion %s → %s)", ns, got.Name, foreignSvc.ResourceVersion, got.ResourceVersion)
+	}
+	if ds, err := e.deployments(ctx, ns, foreign.name); err != nil || len(ds) != 0 {
+		t.Errorf("performer %s/%s: %d Deployments (%v), want none while its takeover is refused", ns, foreign.name, len(ds), err)
+	}
+
+	// Without the release step, the first revision (on 9090) is ready but
+	// traffic stays on the operator's pod, with the reason; releasing the
+	// hold lets the switch happen, on the operator's port.
+	e.blocked(t, heldNS, held.name, "port 8080 is also owned by field manager \""+operatorFieldManager+"\"")
+	out, errOut, err = e.run(ctx, nil, "bash", filepath.Join(e.root, releaseScript), heldNS)
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s%s", releaseScript, heldNS, err, out, errOut)
+	}
+	heldRev, _ := e.runningImage(t, heldNS, held.name, held.image)
+	heldSampler.check(t, names.RevisionOperator, heldRev)
+	heldSampler.sameService(t, heldSvc.UID)
+	heldCaller.check(t)
+	e.takenOver(t, heldNS, held.name, string(heldUID), heldSvc, heldRev)
+
 	// A taken-over performer is an ordinary one: deleting it removes
 	// everything, the operator's finalizer no longer in the way.
 	plain := ws[0]
 	e.seesComposed(t, ns, plain.op.name, "", composedKinds...)
 	e.deletePerformer(t, ns, plain.op.name)
+}
+
+// blocked waits until a performer's takeover is refused: Degraded with
+// reason TakeoverBlocked and a message containing want, the operator's pod
+// still serving (status.ready true).
+func (e *env) blocked(t *testing.T, ns, name, want string) {
+	t.Helper()
+	steadily(t, 3*time.Minute, 5*time.Second, fmt.Sprintf("performer %s/%s refused with TakeoverBlocked", ns, name), func(ctx context.Context) error {
+		u, err := e.existing(ctx, ns, name)
+		if err != nil {
+			return err
+		}
+		s, r, m := condition(u, "Degraded")
+		if s != "True" || r != "TakeoverBlocked" || !strings.Contains(m, want) {
+			return fmt.Errorf("Degraded %s (%s: %s), want True (TakeoverBlocked: ...%s...)", s, r, m, want)
+		}
+		return nil
+	})
+	if err := e.c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: names.OperatorPod(name)}, &corev1.Pod{}); err != nil {
+		t.Errorf("the operator's pod of %s/%s, while its takeover is refused: %v", ns, name, err)
+	}
 }
 
 // takenOver checks that nothing of the operator is left of a performer:
