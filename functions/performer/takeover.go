@@ -46,7 +46,7 @@ const (
 
 	errFmtParseOperatorPod = "cannot parse the Hourglass operator's pod %q"
 	errFmtForeignService   = "Service %s exists and is not controlled by this Performer (%s); the platform does not take over what another controller manages: delete or rename one of them"
-	errFmtHeldPort         = "Service %s: port %s is also owned by field manager %q (the stopped Hourglass operator's, when taking over), so the Service cannot move to port %d (it would keep both, and two ports named grpc are refused); the previous revision keeps serving until that hold is released: scripts/release-hourglass-operator.sh, docs/migration.md"
+	errFmtHeldPort         = "Service %s cannot move to port %d yet: its port %s is owned by %s, so it would keep both (two ports named grpc are refused); the previous revision keeps serving. To keep the port executors dial, set spec.config.grpcPort to %s; to move, release the stopped Hourglass operator's hold (scripts/release-hourglass-operator.sh, docs/migration.md)"
 )
 
 // Blocked is a problem that keeps the function from composing a performer
@@ -193,34 +193,49 @@ func AdoptedPod(pod *corev1.Pod) *unstructured.Unstructured {
 	}}
 }
 
-// HeldPorts are the ports of a Service (by port number) that field
-// managers other than Crossplane's own also own, as "manager\x00port",
-// sorted. Server-side apply removes a list entry Crossplane stops applying
-// only when no other manager owns it. The operator wrote its Service
-// client-side, so its entry keeps owning the port it made; a revision
-// serving on another port would add a second port named grpc beside it,
-// which the API server refuses, and Crossplane's apply of the Service would
-// fail while the function believed traffic had moved. (The selector needs
-// no such care: a Service's selector is an atomic map, taken whole by
-// Crossplane's forced apply.) Crossplane's transitional before-first-apply
-// manager counts too: it goes on Crossplane's next reconcile, and until
-// then it keeps the entry just the same.
+// HeldPorts are the ports of a Service (by port number) that Crossplane's
+// own field manager does not own alone, as "port\x00holders", sorted;
+// holders names the other managers, or says none owns it. Server-side
+// apply removes a list entry Crossplane stops applying only when
+// Crossplane alone owns it. The operator wrote its Service client-side, so
+// its manager keeps owning the port it made; once its managers are cleared
+// the entry is owned by nobody until Crossplane applies it again (with the
+// transitional before-first-apply manager beside it, which Crossplane
+// removes on its next reconcile). Until then a revision on another port
+// would make the Service carry both ports, both named grpc, which the API
+// server refuses. (The selector needs no such care: a Service's selector
+// is an atomic map, which Crossplane's forced apply takes whole.)
 func HeldPorts(svc *structpb.Struct) []string {
-	var held []string
+	owners := map[int32][]string{}
+	crossplane := map[int32]bool{}
 	for _, e := range svc.GetFields()["metadata"].GetStructValue().GetFields()["managedFields"].GetListValue().GetValues() {
 		f := e.GetStructValue().GetFields()
 		manager := f["manager"].GetStringValue()
-		if strings.HasPrefix(manager, composedManagerPrefix) {
-			continue
-		}
 		ports := f["fieldsV1"].GetStructValue().GetFields()["f:spec"].GetStructValue().GetFields()["f:ports"].GetStructValue()
 		for k := range ports.GetFields() {
 			key := struct {
 				Port int32 `json:"port"`
 			}{}
-			if entry, ok := strings.CutPrefix(k, "k:"); ok && json.Unmarshal([]byte(entry), &key) == nil {
-				held = append(held, manager+"\x00"+strconv.Itoa(int(key.Port)))
+			entry, ok := strings.CutPrefix(k, "k:")
+			if !ok || json.Unmarshal([]byte(entry), &key) != nil {
+				continue
 			}
+			if strings.HasPrefix(manager, composedManagerPrefix) {
+				crossplane[key.Port] = true
+				continue
+			}
+			owners[key.Port] = append(owners[key.Port], strconv.Quote(manager))
+		}
+	}
+	var held []string
+	for _, port := range svc.GetFields()["spec"].GetStructValue().GetFields()["ports"].GetListValue().GetValues() {
+		n := int32(port.GetStructValue().GetFields()["port"].GetNumberValue())
+		switch {
+		case len(owners[n]) > 0:
+			slices.Sort(owners[n])
+			held = append(held, fmt.Sprintf("%d\x00field manager %s", n, strings.Join(owners[n], ", ")))
+		case !crossplane[n]:
+			held = append(held, fmt.Sprintf("%d\x00no field manager (Crossplane has not applied it since its managers were cleared)", n))
 		}
 	}
 	slices.Sort(held)
@@ -228,16 +243,18 @@ func HeldPorts(svc *structpb.Struct) []string {
 }
 
 // HeldPort says why traffic cannot move to a revision yet, nil when it
-// can: another field manager still owns a port of the Service the
-// revision does not serve on (see HeldPorts).
-func HeldPort(p *Performer, held []string, to *Revision) *Blocked {
-	for _, h := range held {
-		manager, port, _ := strings.Cut(h, "\x00")
-		if port != strconv.Itoa(int(to.GRPCPort)) {
-			return &Blocked{Reason: v1alpha1.ReasonTakeoverBlocked, Err: errors.Errorf(errFmtHeldPort, names.Service(p.Name), port, manager, to.GRPCPort)}
-		}
+// can: the revision serves on a port the Service does not have, and a
+// port the Service has is not Crossplane's alone to remove (see
+// HeldPorts).
+func HeldPort(p *Performer, svc *corev1.Service, held []string, to *Revision) *Blocked {
+	if svc == nil || slices.ContainsFunc(svc.Spec.Ports, func(sp corev1.ServicePort) bool { return sp.Port == to.GRPCPort }) {
+		return nil
 	}
-	return nil
+	if len(held) == 0 {
+		return nil
+	}
+	port, holders, _ := strings.Cut(held[0], "\x00")
+	return &Blocked{Reason: v1alpha1.ReasonTakeoverBlocked, Err: errors.Errorf(errFmtHeldPort, names.Service(p.Name), to.GRPCPort, port, holders, port)}
 }
 
 // rawService is the performer's Service as Crossplane passed it, managed

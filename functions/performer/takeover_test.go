@@ -110,9 +110,10 @@ func TestPlanTakeover(t *testing.T) {
 			d.CreationTimestamp = *ago(time.Minute)
 			o.Deployments[r.ID] = d
 		}
-		o.Service = &corev1.Service{Spec: corev1.ServiceSpec{Selector: service, ClusterIP: "10.96.0.17"}}
+		o.Service = &corev1.Service{Spec: corev1.ServiceSpec{Selector: service, ClusterIP: "10.96.0.17", Ports: []corev1.ServicePort{{Port: 8080}}}}
 		return o
 	}
+	on8080 := revisionFor(t, testPerformer(func(s *v1alpha1.PerformerSpec) { s.Version = "v1.0.0"; s.Config.GRPCPort = 8080 }), DefaultPlatform())
 	operatorSelector := map[string]string{names.LabelOperatorPerformer: "example"}
 	ours := names.Selector("example", desired.ID)
 	operatorStatus := v1alpha1.PerformerStatus{Phase: "Running", Ready: true, PodName: "performer-example", ServiceName: "performer-example"}
@@ -146,14 +147,20 @@ func TestPlanTakeover(t *testing.T) {
 		"TakeoverHeld": {
 			reason:  "The stopped operator still owns the Service's port 8080 and the revision serves on 9090: the Service cannot move, so the pod serves on, without failing the upgrade at its deadline.",
 			desired: desired, status: v1alpha1.PerformerStatus{Active: revisionStatus(opRev), Target: revisionStatus(desired), UpgradeStartTime: ago(time.Hour)},
-			o:        observed(map[*Revision]bool{desired: true}, opRev.Selector, "manager\x008080"),
+			o:        observed(map[*Revision]bool{desired: true}, opRev.Selector, "8080\x00field manager \"manager\""),
 			want:     planSummary{Serving: RevisionOperator, Target: desired.ID, Revisions: []string{RevisionOperator, desired.ID}, Requeue: 10 * time.Second, UpgradeStart: at(time.Minute)},
 			wantHeld: true,
 		},
 		"HeldPortKept": {
-			reason:  "A port another manager holds that the revision serves on too is no reason to wait.",
+			reason:  "A port another manager holds that the revision serves on too is no reason to wait: the Service keeps it.",
+			desired: on8080, status: v1alpha1.PerformerStatus{Active: revisionStatus(opRev), Target: revisionStatus(on8080)},
+			o:    observed(map[*Revision]bool{on8080: true}, opRev.Selector, "8080\x00field manager \"manager\""),
+			want: planSummary{Serving: on8080.ID, Revisions: []string{on8080.ID, RevisionOperator}, Switched: true, Requeue: drain, LastUpgrade: at(0)},
+		},
+		"PortMovesWhenCrossplaneOwnsIt": {
+			reason:  "Once Crossplane alone owns the Service's ports, the revision may move it to another port.",
 			desired: desired, status: v1alpha1.PerformerStatus{Active: revisionStatus(opRev), Target: revisionStatus(desired)},
-			o:    observed(map[*Revision]bool{desired: true}, opRev.Selector, "manager\x009090"),
+			o:    observed(map[*Revision]bool{desired: true}, opRev.Selector),
 			want: planSummary{Serving: desired.ID, Revisions: []string{desired.ID, RevisionOperator}, Switched: true, Requeue: drain, LastUpgrade: at(0)},
 		},
 		"EditedMidTakeover": {
@@ -323,20 +330,26 @@ func TestHeldPorts(t *testing.T) {
 		"Operator": {
 			reason: "The operator's client-side write owns its port.",
 			svc:    withManagers(entry("manager", fields)),
-			want:   []string{"manager\x008080"},
+			want:   []string{"8080\x00field manager \"manager\""},
+		},
+		"SharedWithCrossplane": {
+			reason: "Crossplane applying the same port does not take it from the operator: both own it.",
+			svc:    withManagers(entry(composedManagerPrefix+"abc", fields), entry("manager", fields)),
+			want:   []string{"8080\x00field manager \"manager\""},
 		},
 		"CrossplaneOnly": {
-			reason: "Crossplane's own composed-resource manager is not a hold.",
+			reason: "Crossplane's own composed-resource manager alone is no hold.",
 			svc:    withManagers(entry(composedManagerPrefix+"abc", fields)),
 		},
 		"BeforeFirstApply": {
 			reason: "Crossplane's transitional manager holds the port until its next reconcile removes it.",
-			svc:    withManagers(entry("before-first-apply", fields)),
-			want:   []string{"before-first-apply\x008080"},
+			svc:    withManagers(entry(composedManagerPrefix+"abc", fields), entry("before-first-apply", fields)),
+			want:   []string{"8080\x00field manager \"before-first-apply\""},
 		},
-		"Released": {
-			reason: "Once the operator's entry is gone nothing holds the selector.",
+		"Cleared": {
+			reason: "Right after its managers are cleared nobody owns the port, and a port change would keep it.",
 			svc:    withManagers(),
+			want:   []string{"8080\x00no field manager (Crossplane has not applied it since its managers were cleared)"},
 		},
 		"NoService": {
 			reason: "No Service, nothing held.",

@@ -169,7 +169,7 @@ func (plan *Plan) upgrade(p *Performer, active, desired *Revision, o *Observed, 
 	}
 	ready := o.RevisionReady(desired.ID, rollout.HealthChecked)
 	if ready {
-		plan.Held = HeldPort(p, o.HeldPorts, desired)
+		plan.Held = HeldPort(p, o.Service, o.HeldPorts, desired)
 	}
 	if ready && plan.Held == nil {
 		// Step 3: switch in one write; active drains.

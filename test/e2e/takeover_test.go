@@ -175,10 +175,11 @@ func TestTakeover(t *testing.T) {
 		t.Errorf("performer %s/%s: %d Deployments (%v), want none while its takeover is refused", ns, foreign.name, len(ds), err)
 	}
 
-	// Without the release step, the first revision (on 9090) is ready but
-	// traffic stays on the operator's pod, with the reason; releasing the
-	// hold lets the switch happen, on the operator's port.
-	e.blocked(t, heldNS, held.name, "port 8080 is also owned by field manager \""+operatorFieldManager+"\"")
+	// Without the release step, the first revision (on the definition's
+	// default 9090) is ready but traffic stays on the operator's pod, with
+	// the reason; the release step pins the port the Service serves on,
+	// and the switch happens there.
+	e.blocked(t, heldNS, held.name, "its port 8080 is owned by field manager \""+operatorFieldManager+"\"")
 	out, errOut, err = e.run(ctx, nil, "bash", filepath.Join(e.root, releaseScript), heldNS)
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s%s", releaseScript, heldNS, err, out, errOut)
