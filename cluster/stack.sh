@@ -320,9 +320,11 @@ cmd_inner() {
     POD_SERVICE_ACCOUNT=crossplane TLS_CA_SECRET_NAME=crossplane-root-ca TLS_CLIENT_SECRET_NAME=crossplane-tls-client
     TLS_SERVER_SECRET_NAME=crossplane-tls-server)
   # The first init races its own CRDs' establishment; it is idempotent.
+  # --webhook-enabled: the one spelling every v2 core knows (v2.0's init
+  # has no --enable-webhooks; later ones keep the old name as an alias).
   local i
   for i in 1 2 3 4 5; do
-    if env "${core_env[@]}" crossplane-core core init --enable-webhooks=false --activation='*' >>"$state/logs/core-init.log" 2>&1; then break; fi
+    if env "${core_env[@]}" crossplane-core core init --webhook-enabled=false --activation='*' >>"$state/logs/core-init.log" 2>&1; then break; fi
     (( i < 5 )) || die "crossplane core init failed; see $state/logs/core-init.log"
     kubectl wait --for=condition=Established crd --all --timeout=30s >/dev/null 2>&1 || true
   done
@@ -352,7 +354,7 @@ cmd_inner() {
   read -ra core_args <<<"$CROSSPLANE_ARGS"
   env "${core_env[@]}" TLS_CLIENT_CERTS_DIR="$state/core/tls" XPKG_CACHE_DIR="$state/core/xpkg" \
     XFN_CACHE_DIR="$state/core/xfn" METRICS_PORT=8180 HEALTH_PROBE_PORT=8181 WEBHOOK_PORT=9444 \
-    crossplane-core core start --enable-webhooks=false --package-runtime=Deployment "${core_args[@]}" \
+    crossplane-core core start --webhook-enabled=false --package-runtime=Deployment "${core_args[@]}" \
     >"$state/logs/core.log" 2>&1 &
   echo $! >"$state/core.pid"
 

@@ -34,7 +34,10 @@ case "$name" in
     pkgs=(github.com/crossplane/crossplane/v2/cmd/crossplane)
     out_name=${name/\//-}
     v="$(version_of github.com/crossplane/crossplane/v2)"
+    # Core keeps its version in crossplane-runtime from v2.3 on, in its own
+    # internal/version before; the linker ignores the one a version lacks.
     ldflags+=" -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=$v"
+    ldflags+=" -X github.com/crossplane/crossplane/v2/internal/version.version=$v"
     ;;
   controller-gen)
     pkgs=(sigs.k8s.io/controller-tools/cmd/controller-gen)
