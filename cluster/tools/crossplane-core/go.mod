@@ -5,7 +5,8 @@ go 1.26.7
 require github.com/crossplane/crossplane/v2 v2.4.2
 
 // Core's own go.mod replaces its apis module with ./apis, which a dependent
-// module ignores: without this pin the build would pick apis v2.3.4 and fail.
+// module ignores, and requires apis v2.4.0, which this pins: the proxy refuses
+// apis v2.4.2. (Core v2.4.0 required apis v2.3.4 and failed to build with it.)
 require github.com/crossplane/crossplane/apis/v2 v2.4.0 // indirect
 
 // Core v2.4.2 requires crossplane-runtime v2.4.2, which the module proxy here
