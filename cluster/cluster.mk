@@ -27,8 +27,39 @@ IMGBUILD_BIN   := $(OUTPUT)/bin/hourglass-imgbuild
 API_PORT       ?= 26443
 E2E_FLAGS      ?=
 
+# Crossplane core the stack runs: CROSSPLANE_VERSION, by default the
+# version of cluster/tools/crossplane-core (the render engine's too). Every
+# other tested version is its own wrapper module,
+# cluster/tools/crossplane-core/vX.Y.Z, built as tool crossplane-core-vX.Y.Z.
+# The supported ones (CROSSPLANE_VERSIONS, oldest first) are those the
+# packages accept: at least the floor in crossplane.yaml's
+# spec.crossplane.version; the older ones stay to re-check why they fail
+# (README, "Crossplane versions").
+CROSSPLANE_DEFAULT  := $(shell awk '$$1=="require" && $$2=="github.com/crossplane/crossplane/v2" {print $$3}' cluster/tools/crossplane-core/go.mod)
+CROSSPLANE_OLDER    := $(notdir $(patsubst %/go.mod,%,$(wildcard cluster/tools/crossplane-core/v*/go.mod)))
+CROSSPLANE_FLOOR    := $(shell awk '/^  crossplane:/ {c=1} c && $$1=="version:" {gsub(/[">=]/, "", $$2); print $$2; exit}' crossplane.yaml)
+CROSSPLANE_VERSIONS := $(shell for v in $(CROSSPLANE_OLDER) $(CROSSPLANE_DEFAULT); do \
+	[[ $$(printf '%s\n' $(CROSSPLANE_FLOOR) $$v | sort -V | head -1) == $(CROSSPLANE_FLOOR) ]] && echo $$v; done | sort -V)
+CROSSPLANE_OLDEST   := $(firstword $(CROSSPLANE_VERSIONS))
+CROSSPLANE_VERSION  ?= $(CROSSPLANE_DEFAULT)
+ifeq ($(CROSSPLANE_VERSION),$(CROSSPLANE_DEFAULT))
+CORE_TOOL := crossplane-core
+CORE_DIR  := cluster/tools/crossplane-core
+else ifneq ($(filter $(CROSSPLANE_VERSION),$(CROSSPLANE_OLDER)),)
+CORE_TOOL := crossplane-core-$(CROSSPLANE_VERSION)
+CORE_DIR  := cluster/tools/crossplane-core/$(CROSSPLANE_VERSION)
+else
+$(error CROSSPLANE_VERSION=$(CROSSPLANE_VERSION) has no wrapper module; supported: $(CROSSPLANE_VERSIONS))
+endif
+
+.PHONY: $(addprefix tool-crossplane-core-,$(CROSSPLANE_OLDER))
+$(addprefix tool-crossplane-core-,$(CROSSPLANE_OLDER)): tool-crossplane-core-%:
+	@bash cluster/tools/build.sh crossplane-core/$*
+# make test runs the compact check on the oldest: build it with the others.
+tools: $(addprefix tool-crossplane-core-,$(filter $(CROSSPLANE_OLDER),$(CROSSPLANE_OLDEST)))
+
 # Tools the stack needs, each built once into TOOLS_CACHE.
-CLUSTER_TOOLS := etcd kubernetes kwok registry crossplane-cli crossplane-core helm
+CLUSTER_TOOLS := etcd kubernetes kwok registry crossplane-cli $(CORE_TOOL) helm
 
 # Sources that make the packages; a change rebuilds them.
 GO_SOURCES     = $(shell find apis functions internal -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
@@ -84,12 +115,13 @@ $(XPKG_DIR)/$(CONFIG_PKG).xpkg: $(CONFIG_META) $(wildcard examples/*.yaml) | too
 
 # Core's own CRDs and its official Helm chart ship in the module the core
 # binary is built from.
-CROSSPLANE_MODULE = $(shell cd cluster/tools/crossplane-core && GOFLAGS=-mod=mod $(GO) list -m -f '{{.Dir}}' github.com/crossplane/crossplane/v2)
+CROSSPLANE_MODULE = $(shell cd $(CORE_DIR) && GOFLAGS=-mod=mod $(GO) list -m -f '{{.Dir}}' github.com/crossplane/crossplane/v2)
 
 STACK_ENV = env OUTPUT=$(OUTPUT) TOOLS_BIN=$(TOOLS_BIN) FORWARD_BIN=$(FORWARD_BIN) FUNCTION_BIN=$(FUNCTION_BIN) \
 	PROVIDER_BIN=$(PROVIDER_HOST_BIN) TESTPERFORMER_BIN=$(TESTPERFORMER_BIN) \
 	XPKG_DIR=$(XPKG_DIR) PKG_VERSION=$(XPKG_VERSION) API_PORT=$(API_PORT) \
-	XDG_CACHE_HOME=$(CROSSPLANE_CACHE)
+	XDG_CACHE_HOME=$(CROSSPLANE_CACHE) CROSSPLANE_VERSION=$(CROSSPLANE_VERSION) \
+	CROSSPLANE_CORE_BIN=$(TOOLS_BIN)/$(CORE_TOOL)
 STACK = $(STACK_ENV) bash cluster/stack.sh
 STACK_START = $(STACK_ENV) CROSSPLANE_CRDS=$(CROSSPLANE_MODULE)/cluster/crds \
 	CROSSPLANE_CHART=$(CROSSPLANE_MODULE)/cluster/charts/crossplane bash cluster/stack.sh
@@ -123,10 +155,12 @@ cluster-diagnose: ## Print the stack's performers, packages, events and log tail
 # They spend their time waiting on the cluster, not on the CPU: run more of
 # them at once than go test's default (GOMAXPROCS, 2 here).
 E2E_PARALLEL ?= 8
-e2e: $(STACK_DEPS) ## Run the live e2e tests against the local stack.
+e2e: $(STACK_DEPS) ## Run the live e2e tests against the local stack (CROSSPLANE_VERSION: core's version).
 	@started=; \
 	if ! $(STACK) status >/dev/null 2>&1; then \
 	  APPLY_EXAMPLES=0 $(STACK_START) up; started=1; \
+	elif [[ "$$($(STACK) version)" != "$(CROSSPLANE_VERSION)" ]]; then \
+	  echo "e2e: the stack up runs Crossplane $$($(STACK) version), not $(CROSSPLANE_VERSION); run 'make cluster-down' first" >&2; exit 1; \
 	fi; \
 	rc=0; KUBECONFIG=$(OUTPUT)/kubeconfig REPO_ROOT=$(ROOT) $(GO) test -tags e2e -count=1 -timeout 30m -parallel $(E2E_PARALLEL) -v ./test/e2e/... $(E2E_FLAGS) || rc=$$?; \
 	if (( rc != 0 )); then $(STACK) diagnose || true; fi; \
@@ -148,5 +182,26 @@ e2e-takeover: $(STACK_DEPS) ## Live test of taking over a running Hourglass oper
 # Keep the per-platform binaries and images: they are the slow steps.
 .SECONDARY: $(foreach a,$(XPKG_ARCHES),$(XPKG_WORK)/$(FUNCTION_PKG)/linux-$(a)/function $(XPKG_WORK)/$(FUNCTION_PKG)/linux-$(a)/image.tar)
 
-# make test runs the live tests too.
-TEST_TARGETS += e2e e2e-takeover
+# The compact check (test/e2e/compat_test.go) alone, on a fresh stack of
+# each supported Crossplane version in turn, oldest first. Every version
+# runs even when one fails; the summary says which passed and how long each
+# took (core's build included when it is cold).
+COMPAT_FLAGS := -run TestCompat
+.PHONY: e2e-compat e2e-matrix
+e2e-compat: ## The compact live check on the oldest supported Crossplane (fresh stack).
+	@if $(STACK) status >/dev/null 2>&1; then echo "e2e-compat: a stack is up; run 'make cluster-down' first" >&2; exit 1; fi
+	@$(MAKE) --no-print-directory e2e CROSSPLANE_VERSION=$(CROSSPLANE_OLDEST) E2E_FLAGS="$(COMPAT_FLAGS)"
+
+e2e-matrix: ## The compact live check on every supported Crossplane version, each on a fresh stack.
+	@if $(STACK) status >/dev/null 2>&1; then echo "e2e-matrix: a stack is up; run 'make cluster-down' first" >&2; exit 1; fi
+	@summary=(); failed=0; \
+	for v in $(CROSSPLANE_VERSIONS); do \
+	  s=$$(date +%s); \
+	  if $(MAKE) --no-print-directory e2e CROSSPLANE_VERSION=$$v E2E_FLAGS="$(COMPAT_FLAGS)"; then r=pass; else r=FAIL; failed=1; fi; \
+	  summary+=("e2e-matrix: Crossplane $$v $$r in $$(( $$(date +%s) - s ))s"); \
+	done; \
+	printf '%s\n' "$${summary[@]}"; exit $$failed
+
+# make test runs the live tests on the default core, the takeover of a
+# running operator, then the compact check on the oldest supported core.
+TEST_TARGETS += e2e e2e-takeover e2e-compat

@@ -11,6 +11,7 @@
 #   stack.sh up     start in the background; kubeconfig in $KUBECONFIG_OUT
 #   stack.sh down   stop every process it started (by PID) and remove state
 #   stack.sh status say whether the stack is up
+#   stack.sh version   print the Crossplane version the stack up runs
 #   stack.sh diagnose  print performers, packages, events and log tails
 #
 # Crossplane runs as a Helm install would run it: the ServiceAccounts,
@@ -23,6 +24,7 @@
 # Inputs (the Makefile passes them): TOOLS_BIN, FORWARD_BIN, FUNCTION_BIN (a
 # static function binary for this machine), XPKG_DIR (the .xpkg files),
 # CROSSPLANE_CRDS (core's CRDs), CROSSPLANE_CHART (its Helm chart),
+# CROSSPLANE_VERSION and CROSSPLANE_CORE_BIN (core's version and binary),
 # PKG_VERSION, API_PORT, APPLY_EXAMPLES, INSTALL_CONFIGURATION (0: the
 # Function and Provider only, no Performer API); CROSSPLANE_ARGS adds flags to
 # `crossplane core start` (benchmarks try e.g. --max-reconcile-rate).
@@ -44,6 +46,8 @@ source "$here/kwok/kwokctl-config.sh"
 : "${STACK_TIMEOUT:=600}"
 : "${FUNCTION_NAME:=hourglass-xp-function-performer}"
 : "${PKG_PREFIX:=xpkg.upbound.io/hourglass-xp}"
+: "${CROSSPLANE_CORE_BIN:=$TOOLS_BIN/crossplane-core}"
+: "${CROSSPLANE_VERSION:=unknown}"
 state="${STATE_DIR:-$OUTPUT/cluster}"
 kubeconfig_out="${KUBECONFIG_OUT:-$OUTPUT/kubeconfig}"
 export PATH="$TOOLS_BIN:$PATH"
@@ -105,9 +109,13 @@ EOF
 cmd_up() {
   if alive "$state/stack.pid"; then die "already up (pid $(cat "$state/stack.pid")); run 'make cluster-down' first"; fi
   rm -rf "$state" && mkdir -p "$state/logs"
-  for b in kwokctl kwok etcd kube-apiserver kube-controller-manager kube-scheduler kubectl registry crane crossplane crossplane-core helm; do
+  for b in kwokctl kwok etcd kube-apiserver kube-controller-manager kube-scheduler kubectl registry crane crossplane helm; do
     [[ -x "$TOOLS_BIN/$b" ]] || die "missing tool $TOOLS_BIN/$b (run 'make tools')"
   done
+  [[ -x "$CROSSPLANE_CORE_BIN" ]] || die "missing Crossplane core $CROSSPLANE_CORE_BIN (run 'make tools')"
+  # Core runs as crossplane-core whatever its version, as its pod would.
+  mkdir -p "$state/bin" && ln -s "$CROSSPLANE_CORE_BIN" "$state/bin/crossplane-core"
+  echo "$CROSSPLANE_VERSION" >"$state/crossplane-version"
   [[ -x "$FORWARD_BIN" ]] || die "missing $FORWARD_BIN"
   [[ -x "${FUNCTION_BIN:-}" ]] || die "missing function binary FUNCTION_BIN=${FUNCTION_BIN:-}"
   [[ -d "${CROSSPLANE_CRDS:-}" ]] || die "missing Crossplane CRDs dir CROSSPLANE_CRDS=${CROSSPLANE_CRDS:-}"
@@ -194,6 +202,11 @@ cmd_down() {
   echo "stack: down (logs of this run: $state.last-logs)"
 }
 
+# cmd_version prints the Crossplane version the stack up runs.
+cmd_version() {
+  cmd_status >/dev/null && cat "$state/crossplane-version"
+}
+
 cmd_status() {
   if alive "$state/stack.pid" && [[ -f "$state/ready" ]]; then echo "up: KUBECONFIG=$kubeconfig_out"; else echo "down"; return 1; fi
 }
@@ -249,6 +262,8 @@ EOF
 
 cmd_inner() {
   t0="${STACK_T0:-$t0}" last="${STACK_T0:-$t0}"
+  # The core binary of the version asked for, under its usual name.
+  export PATH="$state/bin:$PATH"
   # PID 1 ignores signals it does not handle: handle them, and exit, which
   # makes the kernel kill every other process of the namespace.
   trap 'exit 0' TERM INT
@@ -286,7 +301,7 @@ cmd_inner() {
   kubectl apply -f "$here/kwok/nodes.yaml" -f "$here/kwok/runtimeclasses.yaml" -f "$here/kwok/priorityclasses.yaml" >/dev/null
   until_ok 60 "nodes Ready" kubectl wait --for=condition=Ready nodes --all --timeout=1s
 
-  phase "crossplane: the v2.4 chart's ServiceAccounts, RBAC and Secrets (helm template)"
+  phase "crossplane: the $CROSSPLANE_VERSION chart's ServiceAccounts, RBAC and Secrets (helm template)"
   # What `helm install crossplane` creates, less the two Deployments (core
   # and the RBAC manager run below as processes with the same identities)
   # and the webhook Service (webhooks are off: no pod network to reach them).
@@ -307,9 +322,11 @@ cmd_inner() {
     POD_SERVICE_ACCOUNT=crossplane TLS_CA_SECRET_NAME=crossplane-root-ca TLS_CLIENT_SECRET_NAME=crossplane-tls-client
     TLS_SERVER_SECRET_NAME=crossplane-tls-server)
   # The first init races its own CRDs' establishment; it is idempotent.
+  # --webhook-enabled: the one spelling every v2 core knows (v2.0's init
+  # has no --enable-webhooks; later ones keep the old name as an alias).
   local i
   for i in 1 2 3 4 5; do
-    if env "${core_env[@]}" crossplane-core core init --enable-webhooks=false --activation='*' >>"$state/logs/core-init.log" 2>&1; then break; fi
+    if env "${core_env[@]}" crossplane-core core init --webhook-enabled=false --activation='*' >>"$state/logs/core-init.log" 2>&1; then break; fi
     (( i < 5 )) || die "crossplane core init failed; see $state/logs/core-init.log"
     kubectl wait --for=condition=Established crd --all --timeout=30s >/dev/null 2>&1 || true
   done
@@ -339,7 +356,7 @@ cmd_inner() {
   read -ra core_args <<<"$CROSSPLANE_ARGS"
   env "${core_env[@]}" TLS_CLIENT_CERTS_DIR="$state/core/tls" XPKG_CACHE_DIR="$state/core/xpkg" \
     XFN_CACHE_DIR="$state/core/xfn" METRICS_PORT=8180 HEALTH_PROBE_PORT=8181 WEBHOOK_PORT=9444 \
-    crossplane-core core start --enable-webhooks=false --package-runtime=Deployment "${core_args[@]}" \
+    crossplane-core core start --webhook-enabled=false --package-runtime=Deployment "${core_args[@]}" \
     >"$state/logs/core.log" 2>&1 &
   echo $! >"$state/core.pid"
 
@@ -499,7 +516,8 @@ case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
+  version) cmd_version ;;
   diagnose) cmd_diagnose ;;
   inner) cmd_inner ;;
-  *) echo "usage: $0 run|up|down|status|diagnose" >&2; exit 2 ;;
+  *) echo "usage: $0 run|up|down|status|version|diagnose" >&2; exit 2 ;;
 esac

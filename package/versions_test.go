@@ -6,6 +6,8 @@ package packages_test
 
 import (
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,5 +74,39 @@ func TestEveryPackageNeedsTheSameCrossplane(t *testing.T) {
 		if got := read(t, p).Spec.Crossplane.Version; got != want {
 			t.Errorf("%s: spec.crossplane.version %q, want %q as the Configuration", p, got, want)
 		}
+	}
+}
+
+// TestCrossplaneFloorIsTested keeps the packages' Crossplane constraint on a
+// version the compact live check runs on: the floor ">=vX.Y.0" must name a
+// minor that has a core wrapper module under cluster/tools/crossplane-core
+// (make e2e-matrix and make test's e2e-compat run each one at least the
+// floor).
+func TestCrossplaneFloorIsTested(t *testing.T) {
+	constraint := read(t, "../crossplane.yaml").Spec.Crossplane.Version
+	floor, ok := strings.CutPrefix(constraint, ">=")
+	if !ok || !strings.HasSuffix(floor, ".0") || strings.Count(floor, ".") != 2 {
+		t.Fatalf("spec.crossplane.version %q, want \">=vX.Y.0\", the oldest minor that passes", constraint)
+	}
+	minor := strings.TrimSuffix(floor, "0")
+	mods, err := filepath.Glob("../cluster/tools/crossplane-core/v*/go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mods = append(mods, "../cluster/tools/crossplane-core/go.mod")
+	var tested []string
+	for _, m := range mods {
+		b, err := os.ReadFile(m) //nolint:gosec // Wrapper modules of this repository.
+		if err != nil {
+			t.Fatal(err)
+		}
+		for l := range strings.Lines(string(b)) {
+			if f := strings.Fields(l); len(f) == 3 && f[0] == "require" && f[1] == "github.com/crossplane/crossplane/v2" {
+				tested = append(tested, f[2])
+			}
+		}
+	}
+	if !slices.ContainsFunc(tested, func(v string) bool { return strings.HasPrefix(v, minor) }) {
+		t.Errorf("spec.crossplane.version %q: no core wrapper module of %s* among %v", constraint, minor, tested)
 	}
 }

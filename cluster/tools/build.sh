@@ -27,11 +27,17 @@ case "$name" in
     v="$(version_of github.com/crossplane/cli/v2)"
     ldflags+=" -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=$v"
     ;;
-  crossplane-core)
+  crossplane-core|crossplane-core/v*)
+    # crossplane-core is the default version's wrapper; crossplane-core/vX.Y.Z
+    # are the older minors the compact live check runs on, each its own
+    # wrapper module and binary (crossplane-core-vX.Y.Z).
     pkgs=(github.com/crossplane/crossplane/v2/cmd/crossplane)
-    out_name=crossplane-core
+    out_name=${name/\//-}
     v="$(version_of github.com/crossplane/crossplane/v2)"
+    # Core keeps its version in crossplane-runtime from v2.3 on, in its own
+    # internal/version before; the linker ignores the one a version lacks.
     ldflags+=" -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=$v"
+    ldflags+=" -X github.com/crossplane/crossplane/v2/internal/version.version=$v"
     ;;
   controller-gen)
     pkgs=(sigs.k8s.io/controller-tools/cmd/controller-gen)
@@ -63,7 +69,7 @@ esac
 
 # The key covers the pin and how it is built, not unrelated edits to this script.
 hash="$( { cat "$wrapper/go.mod" "$wrapper/go.sum"; echo "${pkgs[*]} $ldflags ${out_name:-}"; } | sha256sum | cut -c1-16)"
-dest="$TOOLS_CACHE/$name-$hash"
+dest="$TOOLS_CACHE/${name//\//-}-$hash"
 mkdir -p "$TOOLS_CACHE"
 # Two sessions (or make -j) building the same tool wait for each other.
 exec 9>"$dest.lock"

@@ -60,6 +60,34 @@ func (e *env) servingEndpoint(ctx context.Context, u *unstructured.Unstructured)
 	return nil, fmt.Errorf("no PerformerEndpoint of revision %q among %d", rev, len(eps))
 }
 
+// endpointServes returns the performer's serving PerformerEndpoint when it
+// is Ready, gRPC health Serving behind a ready Service, and agrees with the
+// performer's status on the endpoint and the pod.
+func (e *env) endpointServes(ctx context.Context, u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	ep, err := e.servingEndpoint(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	if s, r, m := condition(ep, "Ready"); s != "True" {
+		return nil, fmt.Errorf("PerformerEndpoint %s Ready=%q (%s: %s)", ep.GetName(), s, r, m)
+	}
+	want := map[string]string{"health": "Serving", "healthy": "true", "serviceReady": "true", "reason": "ServiceReady"}
+	for k, v := range want {
+		if got := atProvider(ep, k); got != v {
+			return nil, fmt.Errorf("PerformerEndpoint %s atProvider.%s = %q, want %q", ep.GetName(), k, got, v)
+		}
+	}
+	grpc, _, _ := unstructured.NestedString(u.Object, "status", "grpcEndpoint")
+	if got := atProvider(ep, "endpoint"); got != grpc {
+		return nil, fmt.Errorf("PerformerEndpoint %s atProvider.endpoint %q, performer status.grpcEndpoint %q", ep.GetName(), got, grpc)
+	}
+	pod, _, _ := unstructured.NestedString(u.Object, "status", "podName")
+	if got := atProvider(ep, "podName"); got != pod {
+		return nil, fmt.Errorf("PerformerEndpoint %s atProvider.podName %q, performer status.podName %q", ep.GetName(), got, pod)
+	}
+	return ep, nil
+}
+
 func atProvider(u *unstructured.Unstructured, field string) string {
 	v, _, _ := unstructured.NestedFieldNoCopy(u.Object, "status", "atProvider", field)
 	return fmt.Sprint(v)
@@ -87,27 +115,8 @@ func TestProviderEndpoints(t *testing.T) {
 				if s, r, m := condition(u, "Ready"); s != "True" {
 					return fmt.Errorf("performer Ready=%q (%s: %s)", s, r, m)
 				}
-				if ep, err = e.servingEndpoint(ctx, u); err != nil {
-					return err
-				}
-				if s, r, m := condition(ep, "Ready"); s != "True" {
-					return fmt.Errorf("PerformerEndpoint %s Ready=%q (%s: %s)", ep.GetName(), s, r, m)
-				}
-				want := map[string]string{"health": "Serving", "healthy": "true", "serviceReady": "true", "reason": "ServiceReady"}
-				for k, v := range want {
-					if got := atProvider(ep, k); got != v {
-						return fmt.Errorf("PerformerEndpoint %s atProvider.%s = %q, want %q", ep.GetName(), k, got, v)
-					}
-				}
-				grpc, _, _ := unstructured.NestedString(u.Object, "status", "grpcEndpoint")
-				if got := atProvider(ep, "endpoint"); got != grpc {
-					return fmt.Errorf("PerformerEndpoint %s atProvider.endpoint %q, performer status.grpcEndpoint %q", ep.GetName(), got, grpc)
-				}
-				pod, _, _ := unstructured.NestedString(u.Object, "status", "podName")
-				if got := atProvider(ep, "podName"); got != pod {
-					return fmt.Errorf("PerformerEndpoint %s atProvider.podName %q, performer status.podName %q", ep.GetName(), got, pod)
-				}
-				return nil
+				ep, err = e.endpointServes(ctx, u)
+				return err
 			})
 			svc, _, _ := unstructured.NestedString(ep.Object, "spec", "forProvider", "serviceName")
 			if svc != names.Service(c.name()) {

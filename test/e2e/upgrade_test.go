@@ -576,6 +576,35 @@ func (e *env) setSpec(t *testing.T, c manifest, spec map[string]any) {
 	e.apply(t, c)
 }
 
+// blueGreen upgrades a performer serving revision from to version while
+// sampling its Service's EndpointSlices, and returns the new revision. The
+// upgrade must pass through Upgrading; traffic is never lost, never split
+// between revisions, and moves only to ready pods; the old revision drains
+// and goes away.
+func (e *env) blueGreen(t *testing.T, xc client.WithWatch, c manifest, from, version string) string {
+	t.Helper()
+	ns, name := c.namespace(), c.name()
+	rec := recordStatus(t, xc, ns, name)
+	s := startSampler(t, xc, ns, name)
+	t0 := time.Now()
+	e.setSpec(t, c, upgradeSpec(goodRepo, version, 120))
+	to, u := e.running(t, ns, name, version)
+	if to == from {
+		t.Fatalf("the revision did not change: %s", from)
+	}
+	upgradedAfter(t, u, t0)
+	t.Logf("upgrade to %s (%s → %s) Running, old Deployment gone, stable %s: %.1fs after the edit", version, from, to, stable, time.Since(t0).Seconds())
+	rec.sawUpgrading(t, from, to)
+	s.check(t, from, to)
+	if !s.overlap {
+		t.Errorf("revision %s's Deployment was never seen draining after the switch", from)
+	}
+	s.labelled(t, from, names.TrafficServing, names.TrafficDraining)
+	s.drained(t, drainSecs*time.Second)
+	s.labelled(t, to, names.TrafficServing)
+	return to
+}
+
 // ---- the tests -----------------------------------------------------------------
 
 // TestUpgradeBlueGreen upgrades a Running performer twice while sampling the
@@ -594,25 +623,7 @@ func TestUpgradeBlueGreen(t *testing.T) {
 	rev1, _ := e.running(t, ns, name, "v1.0.0")
 
 	t.Run("v1 to v2", func(t *testing.T) {
-		rec := recordStatus(t, xc, ns, name)
-		s := startSampler(t, xc, ns, name)
-		t0 := time.Now()
-		e.setSpec(t, c, upgradeSpec(goodRepo, "v2.0.0", 120))
-		rev2, u := e.running(t, ns, name, "v2.0.0")
-		if rev2 == rev1 {
-			t.Fatalf("the revision did not change: %s", rev1)
-		}
-		upgradedAfter(t, u, t0)
-		t.Logf("v1 → v2 (%s → %s) Running, old Deployment gone, stable %s: %.1fs after the edit", rev1, rev2, stable, time.Since(t0).Seconds())
-		rec.sawUpgrading(t, rev1, rev2)
-		s.check(t, rev1, rev2)
-		if !s.overlap {
-			t.Errorf("revision %s's Deployment was never seen draining after the switch", rev1)
-		}
-		s.labelled(t, rev1, names.TrafficServing, names.TrafficDraining)
-		s.drained(t, drainSecs*time.Second)
-		s.labelled(t, rev2, names.TrafficServing)
-		rev1 = rev2
+		rev1 = e.blueGreen(t, xc, c, rev1, "v2.0.0")
 	})
 
 	t.Run("new version mid-upgrade", func(t *testing.T) {
