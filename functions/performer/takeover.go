@@ -49,8 +49,8 @@ const (
 	errFmtHeldPort         = "Service %s cannot move to port %d yet: its port %s is owned by %s, so it would keep both (two ports named grpc are refused); the previous revision keeps serving. To keep the port executors dial, set spec.config.grpcPort to %s; to move, release the stopped Hourglass operator's hold (scripts/release-hourglass-operator.sh, docs/migration.md)"
 )
 
-// Blocked is a problem that keeps the function from composing a performer
-// it would otherwise compose: the reason says what, for the condition.
+// Blocked is what stops a takeover, or holds its switch, until someone
+// acts: Reason is the condition's reason, Err says what and what to do.
 type Blocked struct {
 	Reason string
 	Err    error
