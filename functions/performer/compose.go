@@ -51,6 +51,7 @@ func Compose(p *Performer, pl *Platform, o *Observed, now time.Time) (*Result, e
 	}
 	rollout := RolloutOf(p, pl)
 	plan := PlanRevisions(p, desired, o, rollout, now)
+	plan.disrupt(pl.Disruption, o, now)
 	st, conds := StatusOf(p, plan, o, rollout, hw, now)
 
 	res := &Result{
@@ -62,6 +63,7 @@ func Compose(p *Performer, pl *Platform, o *Observed, now time.Time) (*Result, e
 		// one must not make a serving performer look unready.
 		serving := rev == plan.Serving
 		d := withTraffic(rev, plan)
+		withReplicas(d, serving && plan.Disruption.Surge)
 		res.Resources[ResourceDeployment(rev.ID)] = Desired{Object: d, Ready: !serving || DeploymentReady(o.Deployments[rev.ID])}
 		if pl.Endpoints {
 			res.Resources[ResourceEndpoint(rev.ID)] = Desired{Object: Endpoint(p, pl, rev, serving), Ready: !serving || EndpointReady(o.Endpoints[rev.ID])}
@@ -70,6 +72,10 @@ func Compose(p *Performer, pl *Platform, o *Observed, now time.Time) (*Result, e
 	res.Resources[ResourceService] = Desired{Object: Service(p, plan.Serving), Ready: ServiceReady(o.Service)}
 	// A Secret is usable once it exists.
 	res.Resources[ResourceConnectionSecret] = Desired{Object: ConnectionSecret(p, plan.Serving.GRPCPort), Ready: true}
+	if pl.Disruption.Budget {
+		// A PodDisruptionBudget has no status the function waits for.
+		res.Resources[ResourceDisruptionBudget] = Desired{Object: DisruptionBudget(p, plan), Ready: true}
+	}
 	if NetworkPolicyEnabled(p, pl) {
 		// A NetworkPolicy has no status: it works once it exists.
 		res.Resources[ResourceNetworkPolicy] = Desired{Object: NetworkPolicy(p, pl, plan.Revisions), Ready: true}

@@ -41,6 +41,8 @@ type Observed struct {
 	Pods []corev1.Pod
 	// Endpoints by revision ID, when the platform composes them.
 	Endpoints map[string]*observev1alpha1.PerformerEndpoint
+	// Nodes of the serving revision's pods by name, when pods are observed.
+	Nodes map[string]*corev1.Node
 }
 
 // RevisionReady reports whether a revision can take traffic: its

@@ -77,6 +77,17 @@ const (
 	// ReasonNoReadyEndpoints: the Service exists but none of its
 	// EndpointSlices has a ready endpoint.
 	ReasonNoReadyEndpoints = "NoReadyEndpoints"
+
+	// ReasonNodeNotReady: the serving pod's node is not ready (lost, or
+	// its kubelet stopped reporting); the pod is replaced on another node.
+	ReasonNodeNotReady = "NodeNotReady"
+	// ReasonNodeDisrupted: the serving pod's node is cordoned (drained) or
+	// not ready, and another pod of the serving revision is starting
+	// elsewhere before the old one goes.
+	ReasonNodeDisrupted = "NodeDisrupted"
+	// ReasonDrainTimedOut: a drain waited the platform's drain timeout and
+	// no other node ran a ready replacement, so the eviction is allowed.
+	ReasonDrainTimedOut = "DrainTimedOut"
 )
 
 // Reasons of the events recorded on a Performer: what `kubectl describe
