@@ -86,6 +86,11 @@ type trafficSampler struct {
 	ns, performer, sv string
 	// ready also samples the performer: Ready True and status.ready true.
 	ready bool
+	// evictions accepts a ready endpoint naming a terminating pod: after an
+	// eviction the EndpointSlice follows the pod's deletion a moment later,
+	// and the pod serves until its container exits. Counted in terminating.
+	evictions   bool
+	terminating int
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -190,7 +195,10 @@ func (s *trafficSampler) sample(ctx context.Context) {
 		byName[p.Name] = p
 	}
 	revs := map[string]bool{}
-	ready := 0
+	ready, terminating := 0, 0
+	s.mu.Lock()
+	evictions := s.evictions
+	s.mu.Unlock()
 	for _, slice := range sl.Items {
 		for _, ep := range slice.Endpoints {
 			// nil means unknown, which consumers treat as ready.
@@ -207,7 +215,10 @@ func (s *trafficSampler) sample(ctx context.Context) {
 				problems = append(problems, fmt.Sprintf("ready endpoint names pod %s, which is not a pod of the performer", ep.TargetRef.Name))
 				continue
 			}
-			if !podReady(p) {
+			switch {
+			case evictions && p.DeletionTimestamp != nil:
+				terminating++
+			case !podReady(p):
 				problems = append(problems, fmt.Sprintf("ready endpoint names pod %s, which is not ready", p.Name))
 			}
 			revs[p.Labels[names.LabelRevision]] = true
@@ -226,6 +237,7 @@ func (s *trafficSampler) sample(ctx context.Context) {
 		return
 	}
 	s.samples++
+	s.terminating += terminating
 	for _, p := range problems {
 		s.violations = append(s.violations, fmt.Sprintf("sample %d (%s): %s", s.samples, time.Now().Format("15:04:05.000"), p))
 	}
