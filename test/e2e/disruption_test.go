@@ -450,7 +450,7 @@ func TestDrainKeepsServing(t *testing.T) {
 	caller.check(t)
 	sampler.check(t, rev)
 	sampler.deployments(t, 1)
-	t.Logf("samples whose ready endpoints included the evicted, terminating pod: %d", sampler.terminating)
+	t.Logf("ready endpoints naming the evicted pod (terminating or deleted) seen in samples: %d", sampler.terminating)
 	reasons.stop()
 	if !reasons.saw(v1alpha1.ConditionProgressing, v1alpha1.ReasonNodeDisrupted) {
 		t.Errorf("the performer never said %s while its node was drained; reasons seen: %s", v1alpha1.ReasonNodeDisrupted, reasons)

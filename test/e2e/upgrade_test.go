@@ -86,9 +86,10 @@ type trafficSampler struct {
 	ns, performer, sv string
 	// ready also samples the performer: Ready True and status.ready true.
 	ready bool
-	// evictions accepts a ready endpoint naming a terminating pod: after an
-	// eviction the EndpointSlice follows the pod's deletion a moment later,
-	// and the pod serves until its container exits. Counted in terminating.
+	// evictions accepts a ready endpoint naming a terminating or deleted
+	// pod: after an eviction the EndpointSlice follows the pod's deletion a
+	// moment later. Such an endpoint is counted in terminating, not as
+	// ready: the sample must still have another.
 	evictions   bool
 	terminating int
 
@@ -205,20 +206,24 @@ func (s *trafficSampler) sample(ctx context.Context) {
 			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
 				continue
 			}
-			ready++
 			if ep.TargetRef == nil || ep.TargetRef.Kind != "Pod" {
+				ready++
 				problems = append(problems, fmt.Sprintf("ready endpoint %v without a pod", ep.Addresses))
 				continue
 			}
 			p, ok := byName[ep.TargetRef.Name]
+			if evictions && (!ok || p.DeletionTimestamp != nil) {
+				// Evicted: terminating, or gone since the slice was read.
+				// Not counted as ready, so the sample still needs another.
+				terminating++
+				continue
+			}
+			ready++
 			if !ok {
 				problems = append(problems, fmt.Sprintf("ready endpoint names pod %s, which is not a pod of the performer", ep.TargetRef.Name))
 				continue
 			}
-			switch {
-			case evictions && p.DeletionTimestamp != nil:
-				terminating++
-			case !podReady(p):
+			if !podReady(p) {
 				problems = append(problems, fmt.Sprintf("ready endpoint names pod %s, which is not ready", p.Name))
 			}
 			revs[p.Labels[names.LabelRevision]] = true
