@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -10,6 +11,8 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 
 	"github.com/hourglass-xp/crossplane-hourglass/apis/hourglass/v1alpha1"
 	"github.com/hourglass-xp/crossplane-hourglass/functions/performer/input/v1beta1"
@@ -414,4 +417,78 @@ func TestDisruptionInput(t *testing.T) {
 
 func readyService() *corev1.Service {
 	return &corev1.Service{Spec: corev1.ServiceSpec{ClusterIP: "10.0.0.1"}}
+}
+
+// TestRunFunctionDrain goes through the SDK plumbing: a serving pod on a
+// node makes the function ask for that node; the node, passed back
+// cordoned, surges the serving Deployment and keeps the budget.
+func TestRunFunctionDrain(t *testing.T) {
+	xr := minimalXR(t)
+	observed := map[string]map[string]any{
+		"deployment-" + minimalRevision: observedDeployment(t, xr, true),
+		ResourceService:                 observedService(t, xr, "10.96.0.17"),
+	}
+	podOn := map[string]any{
+		"apiVersion": "v1", "kind": "Pod",
+		"metadata": map[string]any{"name": "p", "namespace": "my-avs-project", "labels": map[string]any{
+			names.LabelApp: names.AppPerformer, names.LabelPerformerName: "minimal-performer", names.LabelRevision: minimalRevision,
+		}},
+		"spec":   map[string]any{"nodeName": "n1"},
+		"status": map[string]any{"phase": "Running", "conditions": []any{map[string]any{"type": "Ready", "status": "True"}}},
+	}
+	nodeN1 := func(unschedulable bool) map[string]any {
+		return map[string]any{
+			"apiVersion": "v1", "kind": "Node", "metadata": map[string]any{"name": "n1"},
+			"spec":   map[string]any{"unschedulable": unschedulable},
+			"status": map[string]any{"conditions": []any{map[string]any{"type": "Ready", "status": "True"}}},
+		}
+	}
+	type want struct {
+		askNode  bool
+		replicas float64
+	}
+	cases := map[string]struct {
+		reason string
+		node   map[string]any
+		want   want
+	}{
+		"AsksForTheNode": {
+			reason: "The pod's node is asked for; not known yet, nothing changes.",
+			want:   want{askNode: true, replicas: 1},
+		},
+		"Schedulable": {
+			reason: "A schedulable node: one replica.",
+			node:   nodeN1(false),
+			want:   want{askNode: true, replicas: 1},
+		},
+		"Cordoned": {
+			reason: "A cordoned node: two replicas.",
+			node:   nodeN1(true),
+			want:   want{askNode: true, replicas: 2},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			req := newRequest(t, xr, observed, nil)
+			req.RequiredResources = map[string]*fnv1.Resources{RequiredPods: {Items: []*fnv1.Resource{{Resource: mustStruct(t, podOn)}}}}
+			if tc.node != nil {
+				req.RequiredResources[RequiredNodePrefix+"n1"] = &fnv1.Resources{Items: []*fnv1.Resource{{Resource: mustStruct(t, tc.node)}}}
+			}
+			rsp, err := newTestFunction().RunFunction(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sel := rsp.GetRequirements().GetResources()[RequiredNodePrefix+"n1"]
+			got := want{
+				askNode:  sel.GetKind() == "Node" && sel.GetMatchName() == "n1",
+				replicas: rsp.GetDesired().GetResources()["deployment-"+minimalRevision].GetResource().AsMap()["spec"].(map[string]any)["replicas"].(float64),
+			}
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(want{})); diff != "" {
+				t.Errorf("%s\nRunFunction(...): -want, +got:\n%s", tc.reason, diff)
+			}
+			if rsp.GetDesired().GetResources()[ResourceDisruptionBudget] == nil {
+				t.Errorf("%s\nno PodDisruptionBudget composed", tc.reason)
+			}
+		})
+	}
 }
