@@ -120,13 +120,34 @@ func (e *env) clientset(t *testing.T) *kubernetes.Clientset {
 	return cs
 }
 
-// setUp starts a performer on the pool, waits until it serves and returns
-// the node of its pod and its revision.
-func (e *env) setUp(t *testing.T, cs *kubernetes.Clientset, m manifest) (node, revision string) {
+// uniqueName is base with the time of day: a performer of the same name
+// deleted minutes before would share Crossplane's per-XR watch circuit
+// breaker, which may still be open from that run (docs/benchmarks.md).
+func uniqueName(base string) string {
+	return base + "-" + time.Now().Format("150405")
+}
+
+// setUp starts a performer on the pool, waits until it serves (and, with
+// the budget, until its PodDisruptionBudget guards its one healthy pod) and
+// returns the node of its pod and its revision.
+func (e *env) setUp(t *testing.T, cs *kubernetes.Clientset, m manifest, budget bool) (node, revision string) {
 	t.Helper()
 	e.apply(t, m)
 	t.Cleanup(func() { e.deletePerformer(t, disNS, m.name()) })
 	u := e.readyAndStable(t, disNS, m.name())
+	if budget {
+		eventually(t, time.Minute, "the PodDisruptionBudget guarding the pod", func(ctx context.Context) error {
+			pdb, err := cs.PolicyV1().PodDisruptionBudgets(disNS).Get(ctx, names.PodDisruptionBudget(m.name()), metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			st := pdb.Status
+			if st.ObservedGeneration < pdb.Generation || st.ExpectedPods != 1 || st.CurrentHealthy != 1 || st.DisruptionsAllowed != 0 {
+				return fmt.Errorf("generation %d, status %+v", pdb.Generation, st)
+			}
+			return nil
+		})
+	}
 	podName, _, _ := unstructured.NestedString(u.Object, "status", "podName")
 	revision, _, _ = unstructured.NestedString(u.Object, "status", "active", "revision")
 	pod, err := cs.CoreV1().Pods(disNS).Get(t.Context(), podName, metav1.GetOptions{})
@@ -420,11 +441,12 @@ func TestDrainKeepsServing(t *testing.T) {
 	e := setup(t)
 	cs := e.clientset(t)
 	e.ensureNamespace(t, disNS)
-	const comp, name = "performers-e2e-disruption", "drained"
+	const comp = "performers-e2e-disruption"
+	name := uniqueName("drained")
 	e.applyObject(t, e.disruptionComposition(t, comp, true))
 	t.Cleanup(func() { e.mustKubectl(t, nil, "delete", "composition", comp, "--ignore-not-found") })
 
-	node, rev := e.setUp(t, cs, poolPerformer(name, comp, false))
+	node, rev := e.setUp(t, cs, poolPerformer(name, comp, false), true)
 	endpoint := endpointOf(name)
 	sampler := startDrainSampler(t, e, name)
 	caller := e.startHealthCaller(t, endpoint)
@@ -479,11 +501,12 @@ func TestDrainWithoutBudget(t *testing.T) {
 	e := setup(t)
 	cs := e.clientset(t)
 	e.ensureNamespace(t, disNS)
-	const comp, name = "performers-e2e-disruption-off", "drained-unprotected"
+	const comp = "performers-e2e-disruption-off"
+	name := uniqueName("drained-unprotected")
 	e.applyObject(t, e.disruptionComposition(t, comp, false))
 	t.Cleanup(func() { e.mustKubectl(t, nil, "delete", "composition", comp, "--ignore-not-found") })
 
-	node, _ := e.setUp(t, cs, poolPerformer(name, comp, false))
+	node, _ := e.setUp(t, cs, poolPerformer(name, comp, false), false)
 	endpoint := endpointOf(name)
 	t.Cleanup(func() { e.restoreNode(t, cs, node) })
 	if _, err := cs.PolicyV1().PodDisruptionBudgets(disNS).Get(t.Context(), names.Service(name), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
@@ -531,11 +554,12 @@ func TestDrainOnlyNodeTimesOut(t *testing.T) {
 	e := setup(t)
 	cs := e.clientset(t)
 	e.ensureNamespace(t, disNS)
-	const comp, name = "performers-e2e-disruption", "only-here"
+	const comp = "performers-e2e-disruption"
+	name := uniqueName("only-here")
 	e.applyObject(t, e.disruptionComposition(t, comp, true))
 	t.Cleanup(func() { e.mustKubectl(t, nil, "delete", "composition", comp, "--ignore-not-found") })
 
-	node, _ := e.setUp(t, cs, poolPerformer(name, comp, true))
+	node, _ := e.setUp(t, cs, poolPerformer(name, comp, true), true)
 	if node != onlyHardwareNode {
 		t.Fatalf("the performer runs on %s, want %s, the only node with %s=%s", node, onlyHardwareNode, hardwareKey, hardware)
 	}
@@ -599,9 +623,10 @@ func TestNodeLossRecovers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e.applyObject(t, e.disruptionComposition(t, tc.comp, tc.budget))
 			t.Cleanup(func() { e.mustKubectl(t, nil, "delete", "composition", tc.comp, "--ignore-not-found") })
-			node, _ := e.setUp(t, cs, poolPerformer(tc.name, tc.comp, false))
-			endpoint := endpointOf(tc.name)
-			reasons := e.watchReasons(t, tc.name)
+			name := uniqueName(tc.name)
+			node, _ := e.setUp(t, cs, poolPerformer(name, tc.comp, false), tc.budget)
+			endpoint := endpointOf(name)
+			reasons := e.watchReasons(t, name)
 			t.Cleanup(func() { e.restoreNode(t, cs, node) })
 
 			start := time.Now()
@@ -610,7 +635,7 @@ func TestNodeLossRecovers(t *testing.T) {
 			}
 			bound := e2eLossToleration + recoverySlack
 			eventually(t, bound, "performer serving off the lost node "+node, func(ctx context.Context) error {
-				return e.servingElsewhere(ctx, cs, tc.name, node, endpoint)
+				return e.servingElsewhere(ctx, cs, name, node, endpoint)
 			})
 			took := time.Since(start)
 			t.Logf("node %s lost → serving from another node: %.1fs (toleration %s, budget %t)", node, took.Seconds(), e2eLossToleration, tc.budget)
@@ -620,7 +645,7 @@ func TestNodeLossRecovers(t *testing.T) {
 				}
 				return nil
 			})
-			e.readyAndStable(t, disNS, tc.name)
+			e.readyAndStable(t, disNS, name)
 		})
 	}
 }
