@@ -126,7 +126,8 @@ func (plan *Plan) disrupt(d Disruption, o *Observed, now time.Time) {
 //
 // A drain never waits forever: with no ready replacement DrainTimeout
 // after the replacement pod's creation (the hardware it needs may exist
-// only on the drained node), the budget allows the eviction (TimedOut).
+// only on the drained node), or after the Deployment began failing to
+// create it, the budget allows the eviction (TimedOut).
 // The start is the pod's creation, not the clock, so the timeout survives
 // restarts and outdated XRs (see Observed.ReadySince).
 func PlanDisruption(d Disruption, serving string, o *Observed, now time.Time) *NodeDisruption {
@@ -167,6 +168,11 @@ func PlanDisruption(d Disruption, serving string, o *Observed, now time.Time) *N
 			nd.Since = new(pod.CreationTimestamp)
 		}
 	}
+	if nd.Since == nil {
+		// No replacement pod could be created (a quota, an admission
+		// webhook): the Deployment's ReplicaFailure says since when.
+		nd.Since = replicaFailureSince(o.Deployments[serving])
+	}
 	// Only a drain evicts through the budget; a lost node's pod is
 	// evicted by its taint, which no budget holds.
 	if ready || !nd.Cordoned || nd.Since == nil || nd.Since.IsZero() {
@@ -179,6 +185,19 @@ func PlanDisruption(d Disruption, serving string, o *Observed, now time.Time) *N
 	}
 	nd.Requeue = left
 	return nd
+}
+
+// replicaFailureSince is when a Deployment started failing to create pods,
+// nil when it does not.
+func replicaFailureSince(d *appsv1.Deployment) *metav1.Time {
+	if d == nil {
+		return nil
+	}
+	c := deploymentCondition(d, appsv1.DeploymentReplicaFailure)
+	if c == nil || c.Status != corev1.ConditionTrue || c.LastTransitionTime.IsZero() {
+		return nil
+	}
+	return new(c.LastTransitionTime)
 }
 
 // DisruptionBudget is the PodDisruptionBudget of a performer: at least one

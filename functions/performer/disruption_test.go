@@ -64,6 +64,7 @@ func TestPlanDisruption(t *testing.T) {
 		d      Disruption
 		pods   []corev1.Pod
 		nodes  map[string]*corev1.Node
+		dep    *appsv1.Deployment
 		want   *NodeDisruption
 	}{
 		"NoPods": {
@@ -122,6 +123,17 @@ func TestPlanDisruption(t *testing.T) {
 			want: &NodeDisruption{Nodes: []string{"n1"}, Node: "n1", Pod: "a", Cordoned: true, Surge: true, Timeout: d.DrainTimeout,
 				Since: new(metav1.NewTime(testNow.Add(-6 * time.Minute))), TimedOut: true},
 		},
+		"ReplacementNotCreated": {
+			reason: "The Deployment cannot create the replacement (a quota): the timeout runs from its ReplicaFailure.",
+			d:      d,
+			pods:   []corev1.Pod{pod(r, "a", onNode("n1"), ready)},
+			nodes:  nodesOf(node("n1", cordoned)),
+			dep: &appsv1.Deployment{Status: appsv1.DeploymentStatus{Conditions: []appsv1.DeploymentCondition{{
+				Type: appsv1.DeploymentReplicaFailure, Status: corev1.ConditionTrue, LastTransitionTime: metav1.NewTime(testNow.Add(-10 * time.Minute)),
+			}}}},
+			want: &NodeDisruption{Nodes: []string{"n1"}, Node: "n1", Pod: "a", Cordoned: true, Surge: true, Timeout: d.DrainTimeout,
+				Since: new(metav1.NewTime(testNow.Add(-10 * time.Minute))), TimedOut: true},
+		},
 		"OldPodGone": {
 			reason: "The pod on the cordoned node is terminating: back to one replica.",
 			d:      d,
@@ -154,7 +166,7 @@ func TestPlanDisruption(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := PlanDisruption(tc.d, r.ID, &Observed{Pods: tc.pods, Nodes: tc.nodes}, testNow)
+			got := PlanDisruption(tc.d, r.ID, &Observed{Pods: tc.pods, Nodes: tc.nodes, Deployments: map[string]*appsv1.Deployment{r.ID: tc.dep}}, testNow)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("%s\nPlanDisruption(...): -want, +got:\n%s", tc.reason, diff)
 			}
