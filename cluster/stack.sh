@@ -299,7 +299,9 @@ cmd_inner() {
 
   phase "nodes: fake CPU, GPU and TEE nodes; RuntimeClasses, PriorityClasses"
   kubectl apply -f "$here/kwok/nodes.yaml" -f "$here/kwok/runtimeclasses.yaml" -f "$here/kwok/priorityclasses.yaml" >/dev/null
-  until_ok 60 "nodes Ready" kubectl wait --for=condition=Ready nodes --all --timeout=1s
+  # kubectl wait's timeout covers all the nodes, checked one after another:
+  # 1 s was too short for the ten nodes once the drain pool was added.
+  until_ok 60 "nodes Ready" kubectl wait --for=condition=Ready nodes --all --timeout=10s
 
   phase "crossplane: the $CROSSPLANE_VERSION chart's ServiceAccounts, RBAC and Secrets (helm template)"
   # What `helm install crossplane` creates, less the two Deployments (core

@@ -21,6 +21,15 @@ options:
   etcdctlBinary: $bin/etcdctl
   kwokControllerBinary: $bin/kwok
   disableQPSLimits: true
+# Kubernetes' default node monitor period (kwokctl passes 25 s, and its
+# option for it does not reach the flag), so a node reported NotReady is
+# tainted, and its pods evicted, as soon as on a real cluster. The grace
+# period stays kwokctl's 200 s: kwok's heartbeats come every 20-45 s.
+componentsPatches:
+- name: kube-controller-manager
+  extraArgs:
+  - key: node-monitor-period
+    value: 5s
 ---
 EOF
   cat "$stages"

@@ -52,6 +52,7 @@ func Compose(p *Performer, pl *Platform, o *Observed, now time.Time) (*Result, e
 	}
 	rollout := RolloutOf(p, pl)
 	plan := PlanRevisions(p, desired, o, rollout, now)
+	plan.disrupt(pl.Disruption, o, now)
 	st, conds := StatusOf(p, plan, o, rollout, hw, now)
 
 	res := &Result{
@@ -67,6 +68,7 @@ func Compose(p *Performer, pl *Platform, o *Observed, now time.Time) (*Result, e
 			continue
 		}
 		d := withTraffic(rev, plan)
+		withReplicas(d, serving && plan.Disruption.Surge)
 		res.Resources[ResourceDeployment(rev.ID)] = Desired{Object: d, Ready: !serving || DeploymentReady(o.Deployments[rev.ID])}
 		if pl.Endpoints {
 			res.Resources[ResourceEndpoint(rev.ID)] = Desired{Object: Endpoint(p, pl, rev, serving), Ready: !serving || EndpointReady(o.Endpoints[rev.ID])}
@@ -75,6 +77,10 @@ func Compose(p *Performer, pl *Platform, o *Observed, now time.Time) (*Result, e
 	res.Resources[ResourceService] = Desired{Object: Service(p, plan.Serving), Ready: ServiceReady(o.Service)}
 	// A Secret is usable once it exists.
 	res.Resources[ResourceConnectionSecret] = Desired{Object: ConnectionSecret(p, plan.Serving.GRPCPort), Ready: true}
+	if pl.Disruption.Budget {
+		// A PodDisruptionBudget has no status the function waits for.
+		res.Resources[ResourceDisruptionBudget] = Desired{Object: DisruptionBudget(p, plan), Ready: true}
+	}
 	if NetworkPolicyEnabled(p, pl) {
 		// A NetworkPolicy has no status: it works once it exists.
 		res.Resources[ResourceNetworkPolicy] = Desired{Object: NetworkPolicy(p, pl, plan.Revisions), Ready: true}

@@ -35,12 +35,12 @@ func TestCompose(t *testing.T) {
 		"New": {
 			reason: "A new performer: its Deployment (serving, not ready), Service and connection Secret (ready once it exists).",
 			p:      v1, o: &Observed{},
-			want: map[string]res{"deployment-" + r1.ID: {Traffic: "Serving"}, "service": {}, "connection-secret": {Ready: true}},
+			want: map[string]res{"deployment-" + r1.ID: {Traffic: "Serving"}, "service": {}, "connection-secret": {Ready: true}, "poddisruptionbudget": {Ready: true}},
 		},
 		"Everything": {
 			reason: "With NetworkPolicy and endpoints on: one of each beside the Deployment and Service.",
 			p:      v1, o: &Observed{}, pl: func(p *Platform) { p.NetworkPolicyEnabled, p.Endpoints = true, true },
-			want: map[string]res{"deployment-" + r1.ID: {Traffic: "Serving"}, "service": {}, "connection-secret": {Ready: true}, "networkpolicy": {Ready: true}, "endpoint-" + r1.ID: {}},
+			want: map[string]res{"deployment-" + r1.ID: {Traffic: "Serving"}, "service": {}, "connection-secret": {Ready: true}, "networkpolicy": {Ready: true}, "endpoint-" + r1.ID: {}, "poddisruptionbudget": {Ready: true}},
 		},
 		"Upgrading": {
 			reason: "During an upgrade the candidate does not gate readiness; labels tell which serves.",
@@ -51,6 +51,7 @@ func TestCompose(t *testing.T) {
 				"deployment-" + r2.ID: {Ready: true, Traffic: "Candidate"},
 				"service":             {},
 				"connection-secret":   {Ready: true},
+				"poddisruptionbudget": {Ready: true},
 			},
 		},
 	}

@@ -86,13 +86,14 @@ func PodTemplate(p *Performer, s *Scheduling, pl *Platform) corev1.PodTemplateSp
 		LivenessProbe:   probe(pl.Liveness),
 		SecurityContext: ctrSC,
 	}
+	labels := names.Labels(p.Name, spec.AVSAddress, spec.Version, "")
 	pod := corev1.PodSpec{
 		Containers:         []corev1.Container{ctr},
 		ServiceAccountName: spec.Config.ServiceAccountName,
 		ImagePullSecrets:   spec.ImagePullSecrets,
 		NodeSelector:       s.NodeSelector,
-		Affinity:           s.Affinity,
-		Tolerations:        s.Tolerations,
+		Affinity:           WithSpread(s.Affinity, pl.Spread, labels),
+		Tolerations:        NodeLossTolerations(s.Tolerations, pl.Disruption.NodeLossTolerationSeconds),
 		RuntimeClassName:   s.RuntimeClassName,
 		PriorityClassName:  s.PriorityClassName,
 		SecurityContext:    podSC,
@@ -103,7 +104,7 @@ func PodTemplate(p *Performer, s *Scheduling, pl *Platform) corev1.PodTemplateSp
 		pod.AutomountServiceAccountToken = new(false)
 	}
 	return corev1.PodTemplateSpec{
-		ObjectMeta: metav1.ObjectMeta{Labels: names.Labels(p.Name, spec.AVSAddress, spec.Version, "")},
+		ObjectMeta: metav1.ObjectMeta{Labels: labels},
 		Spec:       pod,
 	}
 }

@@ -73,7 +73,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		fatal(rsp, v1alpha1.ReasonInvalidSpec, errors.Wrap(err, errCompose))
 		return rsp, nil
 	}
-	rsp.Requirements = requirements(p, pl, lost)
+	rsp.Requirements = withNodes(requirements(p, pl, lost), res.Plan.Disruption.Nodes)
 	if err := write(req, rsp, res); err != nil {
 		response.Fatal(rsp, err)
 		return rsp, nil
@@ -153,7 +153,10 @@ func read(req *fnv1.RunFunctionRequest, pl *Platform) (*Performer, *Observed, bo
 	if !pl.ObservePods {
 		return p, o, lost, nil
 	}
-	o.Pods, err = PodsFrom(RequiredPodsOf(req))
+	if o.Pods, err = PodsFrom(RequiredPodsOf(req)); err != nil {
+		return nil, nil, false, err
+	}
+	o.Nodes, err = NodesFrom(req)
 	return p, o, lost, err
 }
 

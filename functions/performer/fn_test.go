@@ -28,7 +28,7 @@ func minimalXR(t testing.TB) map[string]any {
 }
 
 // minimalRevision is the revision of minimalXR's pod template.
-const minimalRevision = "22ed08183f"
+const minimalRevision = "26e7f23bd2"
 
 // observedDeployment is the Deployment the function composes for xr as the
 // API server would report it, available or not.

@@ -47,6 +47,8 @@ type Observed struct {
 	// HeldPorts are the Service's ports other field managers own too (see
 	// HeldPorts).
 	HeldPorts []string
+	// Nodes of the serving revision's pods by name, when pods are observed.
+	Nodes map[string]*corev1.Node
 }
 
 // RevisionReady reports whether a revision can take traffic: its

@@ -79,6 +79,11 @@ type Platform struct {
 	// HealthCheckClients are admitted by the NetworkPolicy when the
 	// provider health-checks performers.
 	HealthCheckClients []networkingv1.NetworkPolicyPeer
+
+	// Disruption and Spread: how performers ride out node drains and node
+	// loss (disruption.go, nodes.go) and spread over nodes (spread.go).
+	Disruption Disruption
+	Spread     Spread
 }
 
 // gpuTypes are the built-in GPU profiles: each matches nodes labelled by
@@ -184,11 +189,19 @@ func NewPlatform(in *v1beta1.Input) (*Platform, error) {
 			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: DefaultProviderNamespace}},
 			PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{LabelCrossplaneProvider: DefaultProviderName}},
 		}},
+		Disruption: defaultDisruption(),
+		Spread:     defaultSpread(),
 	}
 	if in == nil {
 		return pl, nil
 	}
 	if err := pl.applyHardware(in.Hardware, field.NewPath("hardware")); err != nil {
+		return nil, err
+	}
+	if err := pl.Disruption.apply(in.Disruption, field.NewPath("disruption")); err != nil {
+		return nil, err
+	}
+	if err := pl.Spread.apply(in.Spread, field.NewPath("spread")); err != nil {
 		return nil, err
 	}
 	if np := in.NetworkPolicy; np != nil {

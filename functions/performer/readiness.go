@@ -8,17 +8,19 @@ import (
 )
 
 // DeploymentReady reports whether a Deployment runs its current spec with
-// every replica updated and available. observedGeneration must have caught
-// up, or the status describes a spec that no longer exists.
+// its performer pod updated and available. observedGeneration must have
+// caught up, or the status describes a spec that no longer exists. One pod
+// serves a performer: a Deployment surged off a drained node
+// (disruption.go) is ready while one of its two pods is.
 func DeploymentReady(d *appsv1.Deployment) bool {
 	if d == nil || d.Status.ObservedGeneration < d.Generation {
 		return false
 	}
 	want := int32(1)
 	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
+		want = min(*d.Spec.Replicas, 1)
 	}
-	if d.Status.UpdatedReplicas != want || d.Status.AvailableReplicas != want {
+	if d.Status.UpdatedReplicas < want || d.Status.AvailableReplicas < want {
 		return false
 	}
 	c := deploymentCondition(d, appsv1.DeploymentAvailable)
@@ -51,7 +53,7 @@ type Failure struct {
 // with the hardware to appear (phase Pending).
 func (f *Failure) Terminal() bool {
 	switch f.Reason {
-	case v1alpha1.ReasonSchedulingFailed, v1alpha1.ReasonHardwareUnavailable:
+	case v1alpha1.ReasonSchedulingFailed, v1alpha1.ReasonHardwareUnavailable, v1alpha1.ReasonNodeNotReady:
 		return false
 	}
 	return true

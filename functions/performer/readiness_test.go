@@ -58,6 +58,21 @@ func TestDeploymentReady(t *testing.T) {
 			d:      deployment(func(d *appsv1.Deployment) { d.Status.UpdatedReplicas = 0 }),
 		},
 		"Unavailable": {reason: "Available=False is not ready.", d: deployment(unavailable)},
+		"SurgedOneAvailable": {
+			reason: "Surged off a drained node, one of two pods available is a serving performer.",
+			d: deployment(func(d *appsv1.Deployment) {
+				d.Spec.Replicas = new(int32(2))
+				d.Status.Replicas, d.Status.UpdatedReplicas = 2, 2
+			}),
+			want: true,
+		},
+		"SurgedNoneAvailable": {
+			reason: "Surged with no pod available is not ready.",
+			d: deployment(unavailable, func(d *appsv1.Deployment) {
+				d.Spec.Replicas = new(int32(2))
+				d.Status.Replicas, d.Status.UpdatedReplicas = 2, 2
+			}),
+		},
 		"NoCondition": {
 			reason: "Replica counts alone are not enough: Available must be True.",
 			d:      deployment(func(d *appsv1.Deployment) { d.Status.Conditions = nil }),

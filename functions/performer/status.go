@@ -95,6 +95,10 @@ func factsOf(p *Performer, plan *Plan, o *Observed, rollout Rollout, hw *Hardwar
 	facts.available = facts.available && !facts.unhealthy
 	if !facts.deploymentReady {
 		facts.failure = facts.failureOf(facts.pod, id)
+		// A lost node explains more than its replacement's wait for one.
+		if f := plan.Disruption.failure(); f != nil && (facts.failure == nil || !facts.failure.Terminal()) {
+			facts.failure = f
+		}
 	}
 	if plan.UpgradeFailed {
 		facts.targetFailure = facts.upgradeFailure()
@@ -205,6 +209,8 @@ func (facts *statusFacts) progressingCondition() Condition {
 	case target != nil:
 		c.Reason = v1alpha1.ReasonUpgradeInProgress
 		c.Message = fmt.Sprintf("upgrading from revision %s (%s) to %s (%s)", serving.ID, serving.Image, target.ID, target.Image) + facts.targetProgress()
+	case facts.plan.Disruption.moving(serving.ID) != nil:
+		return *facts.plan.Disruption.moving(serving.ID)
 	case starting && facts.pod != nil && facts.pod.Scheduled:
 		c.Reason = v1alpha1.ReasonScheduled
 		c.Message = fmt.Sprintf("pod %s of revision %s (%s) is scheduled and starting", facts.pod.Name, serving.ID, serving.Image)
@@ -239,6 +245,8 @@ func (facts *statusFacts) degradedCondition() Condition {
 		t := facts.plan.Target
 		c.Reason = facts.targetFailure.Reason
 		c.Message = fmt.Sprintf("revision %s (%s) is not ready: %s", t.ID, t.Image, facts.targetFailure.Message)
+	case facts.plan.Disruption.drainTimedOut() != nil:
+		return *facts.plan.Disruption.drainTimedOut()
 	case facts.failure != nil:
 		c.Reason, c.Message = facts.failure.Reason, facts.failure.Message
 	default:

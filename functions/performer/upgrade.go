@@ -55,6 +55,9 @@ type Plan struct {
 	// UpgradeStartTime is when the upgrade to Target began; nil without
 	// Target.
 	UpgradeStartTime *metav1.Time
+
+	// Disruption is what the serving revision's nodes ask (disruption.go).
+	Disruption *NodeDisruption
 }
 
 // Rollout is how a performer's revisions are rolled out: the platform's

@@ -53,16 +53,19 @@ func accesses(group, resource string, verbs ...string) []Access {
 
 // ComposeAccess is what Crossplane does in a Performer's namespace to
 // compose it with the shipped Composition: manage its Deployments, Service,
-// connection Secret and NetworkPolicy (created, server-side applied,
-// watched, deleted) and read its pods for the function. Crossplane's own
-// chart grants the first three; package/rbac/crossplane-rbac.yaml the
-// others.
+// connection Secret, NetworkPolicy and PodDisruptionBudget (created,
+// server-side applied, watched, deleted) and read its pods and their nodes
+// for the function. Crossplane's own chart grants the first three;
+// package/rbac/crossplane-rbac.yaml the others. Nodes are cluster-scoped: a
+// review in the namespace is allowed by the cluster-wide grant they need.
 var ComposeAccess = slices.Concat(
 	accesses("apps", "deployments", "get", "list", "watch", "create", "update", "patch", "delete"),
 	accesses("", "services", "get", "list", "watch", "create", "update", "patch", "delete"),
 	accesses("", "secrets", "get", "list", "watch", "create", "update", "patch", "delete"),
 	accesses("networking.k8s.io", "networkpolicies", "get", "list", "watch", "create", "update", "patch", "delete"),
 	accesses("", "pods", "get", "list", "watch"),
+	accesses("policy", "poddisruptionbudgets", "get", "list", "watch", "create", "update", "patch", "delete"),
+	accesses("", "nodes", "get", "list", "watch"),
 )
 
 // Reviewer answers whether a user may do something in a namespace.

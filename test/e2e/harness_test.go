@@ -25,6 +25,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -79,6 +80,7 @@ func setup(t *testing.T) *env {
 	_ = appsv1.AddToScheme(s)
 	_ = networkingv1.AddToScheme(s)
 	_ = discoveryv1.AddToScheme(s)
+	_ = policyv1.AddToScheme(s)
 	c, err := client.New(cfg, client.Options{Scheme: s})
 	if err != nil {
 		t.Fatalf("cannot make a client: %v", err)
@@ -326,20 +328,22 @@ func (e *env) waitGone(t *testing.T, ns, name string, uid types.UID) {
 }
 
 // composedKinds are what every performer here has while it runs: the
-// function's Deployment, Service and connection Secret, the provider's
-// PerformerEndpoint, and the ReplicaSet and pod Kubernetes makes.
-var composedKinds = []string{"Deployment", "ReplicaSet", "Pod", "Service", "Secret", observev1alpha1.PerformerEndpointKind}
+// function's Deployment, Service, connection Secret and PodDisruptionBudget,
+// the provider's PerformerEndpoint, and the ReplicaSet and pod Kubernetes
+// makes.
+var composedKinds = []string{"Deployment", "ReplicaSet", "Pod", "Service", "Secret", "PodDisruptionBudget", observev1alpha1.PerformerEndpointKind}
 
 // leftoverLists are the kinds a performer's deletion must leave none of in
 // its namespace: what the function composes (Deployments, the Service, the
-// connection Secret, the NetworkPolicy, PerformerEndpoints, which the
-// provider's finalizer holds) and what Kubernetes makes from them.
+// connection Secret, the NetworkPolicy, the PodDisruptionBudget,
+// PerformerEndpoints, which the provider's finalizer holds) and what
+// Kubernetes makes from them.
 func leftoverLists() []client.ObjectList {
 	eps := &unstructured.UnstructuredList{}
 	eps.SetGroupVersionKind(performerEndpointGVK.GroupVersion().WithKind(observev1alpha1.PerformerEndpointListKind))
 	return []client.ObjectList{
 		&appsv1.DeploymentList{}, &appsv1.ReplicaSetList{}, &corev1.PodList{}, &corev1.ServiceList{},
-		&corev1.SecretList{}, &networkingv1.NetworkPolicyList{}, eps,
+		&corev1.SecretList{}, &networkingv1.NetworkPolicyList{}, &policyv1.PodDisruptionBudgetList{}, eps,
 	}
 }
 

@@ -89,6 +89,12 @@ type trafficSampler struct {
 	// operator also counts the original Hourglass operator's pod of the
 	// performer as one of its pods (revision names.RevisionOperator).
 	operator bool
+	// evictions accepts a ready endpoint naming a terminating or deleted
+	// pod: after an eviction the EndpointSlice follows the pod's deletion a
+	// moment later. Such an endpoint is counted in terminating, not as
+	// ready: the sample must still have another.
+	evictions   bool
+	terminating int
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -207,19 +213,29 @@ func (s *trafficSampler) sample(ctx context.Context) {
 		byName[p.Name] = p
 	}
 	revs := map[string]bool{}
-	ready := 0
+	ready, terminating := 0, 0
+	s.mu.Lock()
+	evictions := s.evictions
+	s.mu.Unlock()
 	for _, slice := range sl.Items {
 		for _, ep := range slice.Endpoints {
 			// nil means unknown, which consumers treat as ready.
 			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
 				continue
 			}
-			ready++
 			if ep.TargetRef == nil || ep.TargetRef.Kind != "Pod" {
+				ready++
 				problems = append(problems, fmt.Sprintf("ready endpoint %v without a pod", ep.Addresses))
 				continue
 			}
 			p, ok := byName[ep.TargetRef.Name]
+			if evictions && (!ok || p.DeletionTimestamp != nil) {
+				// Evicted: terminating, or gone since the slice was read.
+				// Not counted as ready, so the sample still needs another.
+				terminating++
+				continue
+			}
+			ready++
 			if !ok {
 				problems = append(problems, fmt.Sprintf("ready endpoint names pod %s, which is not a pod of the performer", ep.TargetRef.Name))
 				continue
@@ -247,6 +263,7 @@ func (s *trafficSampler) sample(ctx context.Context) {
 		return
 	}
 	s.samples++
+	s.terminating += terminating
 	for _, p := range problems {
 		s.violations = append(s.violations, fmt.Sprintf("sample %d (%s): %s", s.samples, time.Now().Format("15:04:05.000"), p))
 	}

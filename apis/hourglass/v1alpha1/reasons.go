@@ -80,9 +80,20 @@ const (
 
 	// ReasonTakeoverBlocked: the platform cannot take over what the
 	// original Hourglass operator left for this Performer (a Service of its
-	// name controlled by something else, or a selector key another field
-	// manager still owns); the message says what and what to do.
+	// name controlled by something else, or a port change the Service
+	// cannot make while another field manager owns its port); the message
+	// says what and what to do.
 	ReasonTakeoverBlocked = "TakeoverBlocked"
+	// ReasonNodeNotReady: the serving pod's node is not ready (lost, or
+	// its kubelet stopped reporting); the pod is replaced on another node.
+	ReasonNodeNotReady = "NodeNotReady"
+	// ReasonNodeDisrupted: the serving pod's node is cordoned (drained) or
+	// not ready, and another pod of the serving revision is starting
+	// elsewhere before the old one goes.
+	ReasonNodeDisrupted = "NodeDisrupted"
+	// ReasonDrainTimedOut: a drain waited the platform's drain timeout and
+	// no other node ran a ready replacement, so the eviction is allowed.
+	ReasonDrainTimedOut = "DrainTimedOut"
 )
 
 // Reasons of the events recorded on a Performer: what `kubectl describe

@@ -59,6 +59,69 @@ type Input struct {
 	// Needs the provider installed.
 	// +optional
 	Endpoint *Endpoint `json:"endpoint,omitempty"`
+
+	// Disruption sets how performers ride out node drains and node loss.
+	// +optional
+	Disruption *Disruption `json:"disruption,omitempty"`
+
+	// Spread sets how performers are spread over nodes.
+	// +optional
+	Spread *Spread `json:"spread,omitempty"`
+}
+
+// Disruption configures how a performer keeps serving through node drains
+// and comes back from node loss.
+type Disruption struct {
+	// Budget composes a PodDisruptionBudget per performer that refuses the
+	// eviction of its serving pod while it is the only ready one, and
+	// starts a second pod of the serving revision elsewhere while the
+	// serving pod's node is cordoned or not ready; the eviction proceeds
+	// once that pod is ready. Crossplane then needs to manage
+	// PodDisruptionBudgets and read Nodes. Defaults to true.
+	// +optional
+	Budget *bool `json:"budget,omitempty"`
+
+	// DrainTimeoutSeconds bounds how long a drain waits for a ready
+	// replacement (counted from the replacement pod's creation): after it
+	// the budget lets the eviction through and the Performer says
+	// DrainTimedOut. Defaults to 600.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	DrainTimeoutSeconds *int32 `json:"drainTimeoutSeconds,omitempty"`
+
+	// NodeLossTolerationSeconds is the tolerationSeconds of performer pods
+	// for the node.kubernetes.io/not-ready and unreachable NoExecute
+	// taints: how long a pod stays bound to a lost node before it is
+	// evicted. Kubernetes' default is 300; a Performer's own tolerations
+	// for these taints win. Defaults to 30.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	NodeLossTolerationSeconds *int32 `json:"nodeLossTolerationSeconds,omitempty"`
+}
+
+// Spread configures the preferred pod anti-affinity that spreads
+// performers over nodes. A Performer that sets
+// spec.scheduling.affinity.podAntiAffinity replaces it.
+type Spread struct {
+	// TopologyKey is the node label whose values count as different
+	// places. Defaults to kubernetes.io/hostname.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	TopologyKey *string `json:"topologyKey,omitempty"`
+
+	// SameAVSWeight is the weight of keeping performers of one AVS apart;
+	// 0 turns it off. Defaults to 100.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	SameAVSWeight *int32 `json:"sameAVSWeight,omitempty"`
+
+	// AnyPerformerWeight is the weight of keeping performers apart
+	// whatever their AVS; 0 turns it off. Defaults to 50.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	AnyPerformerWeight *int32 `json:"anyPerformerWeight,omitempty"`
 }
 
 // Endpoint configures the PerformerEndpoints the provider observes.
