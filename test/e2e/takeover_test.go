@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -107,10 +106,10 @@ func TestTakeover(t *testing.T) {
 	// release step, the platform's install and the switch.
 	for _, w := range ws {
 		w.sampler = startTakeoverSampler(t, e.c, ns, w.op.name)
-		w.caller = startHealthCaller(t, e, w.endpoint)
+		w.caller = e.startHealthCaller(t, w.endpoint)
 	}
 	heldSampler := startTakeoverSampler(t, e.c, heldNS, held.name)
-	heldCaller := startHealthCaller(t, e, names.Endpoint(heldSvc.Name, heldNS, held.port()))
+	heldCaller := e.startHealthCaller(t, names.Endpoint(heldSvc.Name, heldNS, held.port()))
 
 	// The documented takeover: the operator is stopped (it never ran
 	// here), its hold released, the platform installed over its CRD.
@@ -279,80 +278,4 @@ func (e *env) installConfiguration(t *testing.T) {
 	e.mustKubectl(t, []byte(cfg), "apply", "-f", "-")
 	e.mustKubectl(t, nil, "wait", "--for=condition=Healthy", "configuration.pkg.crossplane.io/hourglass-xp-configuration-performer", "--timeout=180s")
 	e.mustKubectl(t, nil, "wait", "--for=condition=Established", "xrd/performers.hourglass.eigenlayer.io", "--timeout=120s")
-}
-
-// healthCaller calls an endpoint's gRPC health from inside the stack, as
-// an executor would, over and over: a failed call may be retried once, a
-// second failure in a row is a violation.
-type healthCaller struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-
-	mu         sync.Mutex
-	calls      int
-	retried    int
-	violations []string
-}
-
-func startHealthCaller(t *testing.T, e *env, endpoint string) *healthCaller {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &healthCaller{cancel: cancel, done: make(chan struct{})}
-	call := func() error {
-		st, err := e.healthFromStack(ctx, endpoint)
-		if err == nil && st != "SERVING" {
-			err = fmt.Errorf("answered %s", st)
-		}
-		return err
-	}
-	go func() {
-		defer close(h.done)
-		for ctx.Err() == nil {
-			err := call()
-			retried := false
-			if err != nil && ctx.Err() == nil {
-				retried = true
-				err = call()
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			h.mu.Lock()
-			h.calls++
-			if retried {
-				h.retried++
-			}
-			if err != nil {
-				h.violations = append(h.violations, fmt.Sprintf("%s: %s failed twice in a row: %v", time.Now().Format("15:04:05.000"), endpoint, err))
-			}
-			h.mu.Unlock()
-			select {
-			case <-ctx.Done():
-			case <-time.After(200 * time.Millisecond):
-			}
-		}
-	}()
-	t.Cleanup(h.stop)
-	return h
-}
-
-func (h *healthCaller) stop() {
-	h.cancel()
-	<-h.done
-}
-
-// check stops the caller and fails on any call that failed beyond one
-// retry, or when it made too few calls to mean anything.
-func (h *healthCaller) check(t *testing.T) {
-	t.Helper()
-	h.stop()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	t.Logf("gRPC health calls: %d, %d retried once, %d failed beyond one retry", h.calls, h.retried, len(h.violations))
-	if h.calls < 20 {
-		t.Errorf("only %d gRPC health calls; the caller did not run", h.calls)
-	}
-	for _, v := range h.violations {
-		t.Error(v)
-	}
 }
