@@ -72,13 +72,7 @@ func TestTakeover(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := &watched{op: op, uid: string(p.GetUID()), svc: svc, endpoint: names.Endpoint(svc.Name, ns, op.port())}
-		eventually(t, time.Minute, "the operator's performer "+op.name+" answers gRPC health", func(ctx context.Context) error {
-			st, err := e.healthFromStack(ctx, w.endpoint)
-			if err == nil && st != "SERVING" {
-				err = fmt.Errorf("health %s", st)
-			}
-			return err
-		})
+		e.answers(t, w.endpoint)
 		ws = append(ws, w)
 	}
 	// What cannot be taken over: a Service of the performer's name that
@@ -108,8 +102,10 @@ func TestTakeover(t *testing.T) {
 		w.sampler = startTakeoverSampler(t, e.c, ns, w.op.name)
 		w.caller = e.startHealthCaller(t, w.endpoint)
 	}
+	heldEndpoint := names.Endpoint(heldSvc.Name, heldNS, held.port())
+	e.answers(t, heldEndpoint)
 	heldSampler := startTakeoverSampler(t, e.c, heldNS, held.name)
-	heldCaller := e.startHealthCaller(t, names.Endpoint(heldSvc.Name, heldNS, held.port()))
+	heldCaller := e.startHealthCaller(t, heldEndpoint)
 
 	// The documented takeover: the operator is stopped (it never ran
 	// here), its hold released, the platform installed over its CRD.
@@ -194,6 +190,20 @@ func TestTakeover(t *testing.T) {
 	plain := ws[0]
 	e.seesComposed(t, ns, plain.op.name, "", composedKinds...)
 	e.deletePerformer(t, ns, plain.op.name)
+}
+
+// answers waits until the operator's performer at endpoint answers gRPC
+// health through its Service: before that (its pod just ready, the
+// EndpointSlice a moment behind) there is nothing to keep serving.
+func (e *env) answers(t *testing.T, endpoint string) {
+	t.Helper()
+	eventually(t, time.Minute, "the operator's performer at "+endpoint+" answers gRPC health", func(ctx context.Context) error {
+		st, err := e.healthFromStack(ctx, endpoint)
+		if err == nil && st != "SERVING" {
+			err = fmt.Errorf("health %s", st)
+		}
+		return err
+	})
 }
 
 // blocked waits until a performer's takeover is refused: Degraded with
