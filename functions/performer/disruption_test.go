@@ -245,13 +245,20 @@ func TestWithReplicas(t *testing.T) {
 	}
 }
 
-// TestComposeDisruption follows a drain through Compose: the Deployment's
-// size, the budget, the status and conditions at each step.
-func TestComposeDisruption(t *testing.T) {
+// runningPerformer is the test performer with its one revision serving.
+func runningPerformer(t *testing.T) (*Performer, *Revision) {
+	t.Helper()
 	p := testPerformer()
 	r := revisionFor(t, p, DefaultPlatform())
 	p.Status.Active = revisionStatus(r)
 	p.Status.Phase = v1alpha1.PhaseRunning
+	return p, r
+}
+
+// TestComposeDisruption follows a drain through Compose: the Deployment's
+// size, the budget, the status and conditions at each step.
+func TestComposeDisruption(t *testing.T) {
+	p, r := runningPerformer(t)
 	dep := r.Deployment.DeepCopy()
 	dep.Status = deployment().Status
 
@@ -342,10 +349,7 @@ func TestComposeDisruption(t *testing.T) {
 // ready any more; the Performer says NodeNotReady until a pod elsewhere
 // serves.
 func TestComposeNodeLoss(t *testing.T) {
-	p := testPerformer()
-	r := revisionFor(t, p, DefaultPlatform())
-	p.Status.Active = revisionStatus(r)
-	p.Status.Phase = v1alpha1.PhaseRunning
+	p, r := runningPerformer(t)
 	unready := r.Deployment.DeepCopy()
 	unready.Status = appsv1.DeploymentStatus{Replicas: 1, UpdatedReplicas: 1}
 

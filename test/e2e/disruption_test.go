@@ -58,6 +58,19 @@ const (
 	recoverySlack = 45 * time.Second
 )
 
+// useDisruptionComposition applies the tests' Composition with the budget
+// on or off, removes it when the test ends, and returns its name.
+func (e *env) useDisruptionComposition(t *testing.T, budget bool) string {
+	t.Helper()
+	comp := "performers-e2e-disruption"
+	if !budget {
+		comp += "-off"
+	}
+	e.applyObject(t, e.disruptionComposition(t, comp, budget))
+	t.Cleanup(func() { e.mustKubectl(t, nil, "delete", "composition", comp, "--ignore-not-found") })
+	return comp
+}
+
 // disruptionComposition is the shipped Composition renamed, with the
 // tests' drain timeout and node-loss toleration, and the budget on or off.
 func (e *env) disruptionComposition(t *testing.T, name string, budget bool) *unstructured.Unstructured {
@@ -441,10 +454,8 @@ func TestDrainKeepsServing(t *testing.T) {
 	e := setup(t)
 	cs := e.clientset(t)
 	e.ensureNamespace(t, disNS)
-	const comp = "performers-e2e-disruption"
+	comp := e.useDisruptionComposition(t, true)
 	name := uniqueName("drained")
-	e.applyObject(t, e.disruptionComposition(t, comp, true))
-	t.Cleanup(func() { e.mustKubectl(t, nil, "delete", "composition", comp, "--ignore-not-found") })
 
 	node, rev := e.setUp(t, cs, poolPerformer(name, comp, false), true)
 	endpoint := endpointOf(name)
@@ -501,10 +512,8 @@ func TestDrainWithoutBudget(t *testing.T) {
 	e := setup(t)
 	cs := e.clientset(t)
 	e.ensureNamespace(t, disNS)
-	const comp = "performers-e2e-disruption-off"
+	comp := e.useDisruptionComposition(t, false)
 	name := uniqueName("drained-unprotected")
-	e.applyObject(t, e.disruptionComposition(t, comp, false))
-	t.Cleanup(func() { e.mustKubectl(t, nil, "delete", "composition", comp, "--ignore-not-found") })
 
 	node, _ := e.setUp(t, cs, poolPerformer(name, comp, false), false)
 	endpoint := endpointOf(name)
@@ -554,10 +563,8 @@ func TestDrainOnlyNodeTimesOut(t *testing.T) {
 	e := setup(t)
 	cs := e.clientset(t)
 	e.ensureNamespace(t, disNS)
-	const comp = "performers-e2e-disruption"
+	comp := e.useDisruptionComposition(t, true)
 	name := uniqueName("only-here")
-	e.applyObject(t, e.disruptionComposition(t, comp, true))
-	t.Cleanup(func() { e.mustKubectl(t, nil, "delete", "composition", comp, "--ignore-not-found") })
 
 	node, _ := e.setUp(t, cs, poolPerformer(name, comp, true), true)
 	if node != onlyHardwareNode {
@@ -612,19 +619,18 @@ func TestNodeLossRecovers(t *testing.T) {
 	cs := e.clientset(t)
 	e.ensureNamespace(t, disNS)
 	for _, tc := range []struct {
-		name, comp string
-		budget     bool
+		name   string
+		budget bool
 		// reason is what the performer must have said meanwhile.
 		typ, reason string
 	}{
-		{name: "lost-node", comp: "performers-e2e-disruption", budget: true, typ: v1alpha1.ConditionProgressing, reason: v1alpha1.ReasonNodeDisrupted},
-		{name: "lost-node-unprotected", comp: "performers-e2e-disruption-off", budget: false, typ: v1alpha1.ConditionAvailable, reason: v1alpha1.ReasonNodeNotReady},
+		{name: "lost-node", budget: true, typ: v1alpha1.ConditionProgressing, reason: v1alpha1.ReasonNodeDisrupted},
+		{name: "lost-node-unprotected", budget: false, typ: v1alpha1.ConditionAvailable, reason: v1alpha1.ReasonNodeNotReady},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e.applyObject(t, e.disruptionComposition(t, tc.comp, tc.budget))
-			t.Cleanup(func() { e.mustKubectl(t, nil, "delete", "composition", tc.comp, "--ignore-not-found") })
+			comp := e.useDisruptionComposition(t, tc.budget)
 			name := uniqueName(tc.name)
-			node, _ := e.setUp(t, cs, poolPerformer(name, tc.comp, false), tc.budget)
+			node, _ := e.setUp(t, cs, poolPerformer(name, comp, false), tc.budget)
 			endpoint := endpointOf(name)
 			reasons := e.watchReasons(t, name)
 			t.Cleanup(func() { e.restoreNode(t, cs, node) })
